@@ -1,0 +1,79 @@
+"""Measurements the chapters assert on: reconstruction error, PCA, and angles between subspaces."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+
+def _check_matrix(x: Tensor, name: str = "x") -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 2 or min(x.shape) == 0:
+        raise ValueError(f"{name} must be a non-empty 2-D tensor, got shape {tuple(x.shape)}")
+
+
+@torch.no_grad()
+def per_example_squared_error(model: nn.Module, x: Tensor, batch_size: int = 4096) -> Tensor:
+    """||model(x_i) - x_i||^2 summed over features, one value per example: shape (N,).
+
+    For a model that outputs reconstructions (not logits). With x = pixel/255 its mean is the
+    error in Hinton & Salakhutdinov (2006)'s metric."""
+    _check_matrix(x)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    out = [((model(xb.to(device)) - xb.to(device)) ** 2).sum(1).cpu() for xb in x.split(batch_size)]
+    model.train(was_training)
+    return torch.cat(out)
+
+
+@dataclass(frozen=True)
+class PCA:
+    """The top-k principal subspace of a data set: ``mean`` (D,), ``components`` (D, k) orthonormal
+    columns in order of decreasing variance, ``variances`` (k,)."""
+    mean: Tensor
+    components: Tensor
+    variances: Tensor
+
+    def encode(self, x: Tensor) -> Tensor:
+        """Coordinates in the subspace: (N, D) -> (N, k)."""
+        return (x - self.mean) @ self.components
+
+    def decode(self, h: Tensor) -> Tensor:
+        """(N, k) -> (N, D)."""
+        return h @ self.components.T + self.mean
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Orthogonal projection of x onto the affine principal subspace."""
+        return self.decode(self.encode(x))
+
+
+def fit_pca(x: Tensor, k: int) -> PCA:
+    """PCA by SVD of the centred data, in float64 for accuracy; results returned in x's dtype."""
+    _check_matrix(x)
+    if not isinstance(k, int) or not 0 < k <= min(x.shape):
+        raise ValueError(f"k must be an int in 1..{min(x.shape)}, got {k!r}")
+    x64 = x.double()
+    mean = x64.mean(0)
+    _, s, vh = torch.linalg.svd(x64 - mean, full_matrices=False)
+    return PCA(mean.to(x.dtype), vh[:k].T.contiguous().to(x.dtype), (s[:k] ** 2 / (len(x) - 1)).to(x.dtype))
+
+
+def principal_angles(a: Tensor, b: Tensor) -> Tensor:
+    """Principal angles, in degrees and ascending, between the column spaces of a (D, p) and b (D, q).
+
+    Computed as arccos of the singular values of Q_a^T Q_b (Björck & Golub 1973); the largest
+    angle is 0 exactly when the smaller space lies inside the larger."""
+    _check_matrix(a, "a")
+    _check_matrix(b, "b")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"a and b must have the same number of rows, got {a.shape[0]} and {b.shape[0]}")
+    for name, m in (("a", a), ("b", b)):
+        if int(torch.linalg.matrix_rank(m.double())) < m.shape[1]:
+            raise ValueError(f"the columns of {name} must be linearly independent")
+    qa, _ = torch.linalg.qr(a.double())
+    qb, _ = torch.linalg.qr(b.double())
+    s = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
+    return torch.rad2deg(torch.arccos(s))  # svdvals descend, so angles ascend

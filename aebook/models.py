@@ -1,0 +1,89 @@
+"""Autoencoders: an encoder f and a decoder g, with h = f(x) and r = g(h) (DLB §14).
+
+Every model in the book is an ``Autoencoder``; chapters differ in what f and g are and in the loss
+(``aebook.losses``) that trains them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+
+class Autoencoder(nn.Module):
+    """h = f(x), r = g(h). DLB §14; x of shape (N, D), h of shape (N, k)."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module) -> None:
+        super().__init__()
+        if not isinstance(encoder, nn.Module) or not isinstance(decoder, nn.Module):
+            raise TypeError(f"encoder and decoder must be nn.Module, got "
+                            f"{type(encoder).__name__} and {type(decoder).__name__}")
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def encode(self, x: Tensor) -> Tensor:
+        """h = f(x): (N, D) -> (N, k)."""
+        return self.encoder(x)
+
+    def decode(self, h: Tensor) -> Tensor:
+        """r = g(h): (N, k) -> (N, D)."""
+        return self.decoder(h)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """r = g(f(x)): (N, D) -> (N, D)."""
+        return self.decode(self.encode(x))
+
+
+def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU,
+        out_activation: type[nn.Module] | None = None) -> nn.Sequential:
+    """Linear layers of the given widths, ``activation`` between them, ``out_activation`` after the last.
+
+    ``mlp([784, 256, 32])`` is 784 -> 256 -> ReLU -> 32.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
+        raise ValueError(f"sizes must be at least two positive ints, got {sizes}")
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    if out_activation is not None:
+        layers.append(out_activation())
+    return nn.Sequential(*layers)
+
+
+def mlp_autoencoder(input_dim: int, hidden: Sequence[int], code_dim: int,
+                    activation: type[nn.Module] = nn.ReLU,
+                    code_activation: type[nn.Module] | None = None,
+                    out_activation: type[nn.Module] | None = nn.Sigmoid) -> Autoencoder:
+    """A symmetric MLP autoencoder input_dim -> *hidden -> code_dim -> *reversed(hidden) -> input_dim.
+
+    The default sigmoid output keeps r in [0, 1] like the pixels; pass ``out_activation=None`` for
+    logits (used with a Bernoulli decoder, ``aebook.losses.bce_logits``).
+    """
+    hidden = list(hidden)
+    encoder = mlp([input_dim, *hidden, code_dim], activation, code_activation)
+    decoder = mlp([code_dim, *reversed(hidden), input_dim], activation, out_activation)
+    return Autoencoder(encoder, decoder)
+
+
+class LinearAutoencoder(Autoencoder):
+    """h = W_e x + b_e, r = W_d h + b_d: no nonlinearity. Trained with squared error it learns the
+    PCA subspace (DLB §14.1; Baldi & Hornik 1989, key ``baldi1989neural``)."""
+
+    def __init__(self, input_dim: int, code_dim: int) -> None:
+        if not 0 < code_dim <= input_dim:
+            raise ValueError(f"need 0 < code_dim <= input_dim, got code_dim={code_dim}, input_dim={input_dim}")
+        super().__init__(nn.Linear(input_dim, code_dim), nn.Linear(code_dim, input_dim))
+
+    @property
+    def decoder_weight(self) -> Tensor:
+        """W_d, shape (D, k): its columns span the subspace the model reconstructs into."""
+        return self.decoder.weight
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,149 @@
+"""aebook.metrics: PCA against scikit-learn, principal angles against scipy and known geometry,
+and the per-example reconstruction error by hand."""
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from sklearn.decomposition import PCA as SkPCA
+from torch import nn
+
+from aebook.metrics import fit_pca, per_example_squared_error, principal_angles
+
+
+@pytest.fixture
+def x():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(200, 6, generator=g, dtype=torch.float64) * torch.tensor([5.0, 3, 2, 1, 0.5, 0.1]) + 4
+
+
+# --- fit_pca ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_fit_pca_against_sklearn(x, k):
+    pca = fit_pca(x, k)
+    sk = SkPCA(n_components=k).fit(x.numpy())
+    assert pca.components.shape == (6, k) and pca.variances.shape == (k,)
+    np.testing.assert_allclose(pca.mean.numpy(), sk.mean_, rtol=1e-12)
+    np.testing.assert_allclose(pca.variances.numpy(), sk.explained_variance_, rtol=1e-10)
+    signs = np.sign(np.sum(pca.components.numpy() * sk.components_.T, axis=0))  # up to sign
+    np.testing.assert_allclose(pca.components.numpy() * signs, sk.components_.T, atol=1e-10)
+    np.testing.assert_allclose(pca.reconstruct(x).numpy(), sk.inverse_transform(sk.transform(x.numpy())), atol=1e-10)
+    np.testing.assert_allclose(np.abs(pca.encode(x).numpy()), np.abs(sk.transform(x.numpy())), atol=1e-10)
+
+
+def test_fit_pca_keeps_dtype_and_is_orthonormal(x):
+    pca = fit_pca(x.float(), 3)
+    assert pca.components.dtype == pca.mean.dtype == pca.variances.dtype == torch.float32
+    torch.testing.assert_close(pca.components.T @ pca.components, torch.eye(3), atol=1e-6, rtol=0)
+    assert torch.all(pca.variances[:-1] >= pca.variances[1:])
+
+
+def test_pca_reconstruction_is_a_projection(x):
+    pca = fit_pca(x, 2)
+    r = pca.reconstruct(x)
+    torch.testing.assert_close(pca.reconstruct(r), r)  # projecting twice changes nothing
+    torch.testing.assert_close(pca.decode(pca.encode(x)), r)
+    torch.testing.assert_close((x - r) @ pca.components, torch.zeros(200, 2, dtype=x.dtype), atol=1e-10, rtol=0)
+
+
+@pytest.mark.parametrize("k", [0, 7, 2.0, None])
+def test_fit_pca_bad_k(x, k):
+    with pytest.raises(ValueError):
+        fit_pca(x, k)
+
+
+def test_fit_pca_bad_x():
+    with pytest.raises(TypeError):
+        fit_pca(np.zeros((5, 3)), 1)
+    for bad in (torch.zeros(5), torch.zeros(0, 3), torch.zeros(2, 3, 4)):
+        with pytest.raises(ValueError):
+            fit_pca(bad, 1)
+
+
+# --- principal_angles ------------------------------------------------------------------------
+
+def test_identical_spaces():
+    a = torch.randn(8, 3, generator=torch.Generator().manual_seed(0))
+    mix = torch.randn(3, 3, generator=torch.Generator().manual_seed(1))  # another basis of the same space
+    angles = principal_angles(a, a @ mix)
+    assert angles.shape == (3,)
+    assert float(angles.max()) < 1e-4
+
+
+def test_orthogonal_spaces():
+    e = torch.eye(5)
+    torch.testing.assert_close(principal_angles(e[:, :2], e[:, 2:4]), torch.full((2,), 90.0, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("deg", [10.0, 37.0, 80.0])
+def test_known_angle(deg):
+    t = math.radians(deg)
+    line = torch.tensor([[1.0], [0.0]], dtype=torch.float64)
+    tilted = torch.tensor([[math.cos(t)], [math.sin(t)]], dtype=torch.float64)
+    assert float(principal_angles(line, tilted)[0]) == pytest.approx(deg, abs=1e-6)
+    # two planes in R^3 sharing the x axis, tilted by deg about it: angles 0 and deg
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
+    b = torch.tensor([[2.0, 0.0], [0.0, math.cos(t)], [0.0, math.sin(t)]], dtype=torch.float64)
+    np.testing.assert_allclose(principal_angles(a, b).numpy(), [0.0, deg], atol=1e-5)
+
+
+@pytest.mark.parametrize("p, q", [(2, 2), (1, 3), (3, 2), (4, 4)])
+def test_against_scipy(p, q):
+    g = torch.Generator().manual_seed(p * 10 + q)
+    a, b = (torch.randn(7, n, generator=g, dtype=torch.float64) for n in (p, q))  # scipy keeps float32 as float32
+    expected = np.sort(np.rad2deg(scipy.linalg.subspace_angles(a.numpy(), b.numpy())))
+    np.testing.assert_allclose(principal_angles(a, b).numpy(), expected, atol=1e-4)
+
+
+def test_principal_angles_bad_inputs():
+    with pytest.raises(ValueError, match="rows"):
+        principal_angles(torch.randn(4, 2), torch.randn(5, 2))
+    with pytest.raises(ValueError):
+        principal_angles(torch.randn(4), torch.randn(4, 1))
+    with pytest.raises(ValueError):
+        principal_angles(torch.zeros(4, 0), torch.randn(4, 1))
+    with pytest.raises(TypeError):
+        principal_angles(np.eye(3), torch.eye(3))
+
+
+@pytest.mark.parametrize("a", [torch.zeros(4, 2), torch.tensor([[1.0, 2.0], [0, 0], [0, 0], [0, 0]])])
+def test_principal_angles_rejects_rank_deficient_input(a):
+    """A zero or repeated column spans less than its column count: QR then invents the missing
+    directions, and the angles describe a space the caller never gave."""
+    with pytest.raises(ValueError):
+        principal_angles(a, torch.eye(4)[:, :2])
+
+
+# --- per_example_squared_error ---------------------------------------------------------------
+
+def test_per_example_squared_error_by_hand():
+    model = nn.Linear(3, 3)
+    with torch.no_grad():
+        model.weight.copy_(torch.diag(torch.tensor([1.0, 2.0, 0.0])))
+        model.bias.copy_(torch.tensor([0.0, 0.0, 1.0]))
+    x = torch.tensor([[1.0, 1.0, 1.0], [0.0, 2.0, 3.0], [1.0, -1.0, 0.0]])
+    # r = (x1, 2 x2, 1), so the error is x2^2 + (1 - x3)^2
+    expected = torch.tensor([1.0 + 0.0, 4.0 + 4.0, 1.0 + 1.0])
+    model.train()
+    torch.testing.assert_close(per_example_squared_error(model, x, batch_size=2), expected)
+    assert model.training
+
+
+def test_per_example_squared_error_mean_matches_loss():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 2), nn.Linear(2, 5))
+    x = torch.randn(11, 5)
+    err = per_example_squared_error(model, x, batch_size=4)
+    assert err.shape == (11,)
+    with torch.no_grad():
+        torch.testing.assert_close(err, ((model(x) - x) ** 2).sum(1))
+
+
+def test_per_example_squared_error_bad_x():
+    model = nn.Linear(3, 3)
+    with pytest.raises(TypeError):
+        per_example_squared_error(model, np.zeros((2, 3)))
+    with pytest.raises(ValueError):
+        per_example_squared_error(model, torch.zeros(3))

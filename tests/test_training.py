@@ -1,0 +1,192 @@
+"""aebook.training: the loop, its determinism, evaluation, seeding and device choice; and the
+book's Baldi & Hornik lesson: a linear autoencoder trained with fit learns the PCA subspace."""
+import copy
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from sklearn.decomposition import PCA
+from torch import nn
+
+from aebook.losses import squared_error
+from aebook.metrics import principal_angles
+from aebook.models import LinearAutoencoder, mlp_autoencoder
+from aebook.training import History, evaluate, fit, pick_device, set_seed
+
+
+def low_rank_data(n=512, d=10, k=2, seed=0):
+    """n points near a k-dimensional affine subspace of R^d: variances 9, 4 in it, 0.01 off it."""
+    g = torch.Generator().manual_seed(seed)
+    basis = torch.linalg.qr(torch.randn(d, d, generator=g))[0]
+    scales = torch.tensor([3.0, 2.0] + [0.1] * (d - k))
+    return torch.randn(n, d, generator=g) * scales @ basis.T + torch.randn(d, generator=g)
+
+
+@pytest.fixture
+def x():
+    """64 points in [0, 1]^12 on a 3-dimensional curved manifold, which a 3-unit code can learn."""
+    g = torch.Generator().manual_seed(0)
+    return torch.sigmoid(torch.randn(64, 3, generator=g) @ (2 * torch.randn(3, 12, generator=g)))
+
+
+def small_model(seed=0):
+    torch.manual_seed(seed)
+    return mlp_autoencoder(12, [8], 3)
+
+
+def test_fit_reduces_the_loss(x):
+    model = small_model()
+    before = evaluate(model, x)
+    history = fit(model, x, epochs=30, batch_size=16, lr=1e-2, progress=False)
+    assert history.train[-1] < 0.5 * history.train[0]
+    assert evaluate(model, x) < 0.5 * before
+    assert not model.training  # fit leaves the model in eval mode
+
+
+def test_fit_is_deterministic(x):
+    start = small_model()
+    runs = {}
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        model = copy.deepcopy(start)
+        fit(model, x, epochs=3, batch_size=16, seed=seed, progress=False)
+        runs[name] = [p.detach().clone() for p in model.parameters()]
+    assert all(torch.equal(p, q) for p, q in zip(runs["a"], runs["b"]))  # bit for bit
+    assert not all(torch.equal(p, q) for p, q in zip(runs["a"], runs["c"]))
+
+
+def test_history(x):
+    h = fit(small_model(), x, epochs=3, batch_size=16, progress=False)
+    assert isinstance(h, History)
+    assert len(h.train) == len(h.seconds) == 3 and h.test == []
+    assert all(s > 0 for s in h.seconds)
+    model = small_model()
+    h = fit(model, x[:48], x_test=x[48:], epochs=4, batch_size=16, progress=False)
+    assert len(h.train) == len(h.test) == len(h.seconds) == 4
+    assert h.test[-1] == pytest.approx(evaluate(model, x[48:]), rel=1e-6)  # test loss of the final model
+
+
+class RecordingSGD(torch.optim.SGD):
+    """SGD that records the learning rate of every step."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, lr=lr)
+        self.lrs = []
+
+    def step(self, closure=None):
+        self.lrs.append(self.param_groups[0]["lr"])
+        return super().step(closure)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_schedule(x, schedule):
+    model = small_model()
+    opt = RecordingSGD(model.parameters(), lr=0.1)
+    fit(model, x, optimizer=opt, schedule=schedule, epochs=3, batch_size=16, progress=False)
+    steps = 3 * 4  # 64 examples in batches of 16
+    if schedule == "constant":
+        expected = [0.1] * steps
+    else:  # half a cosine from the initial rate towards 0, one value per batch
+        expected = [0.1 * 0.5 * (1 + math.cos(math.pi * s / steps)) for s in range(steps)]
+    assert opt.lrs == pytest.approx(expected, rel=1e-12)
+
+
+def test_cosine_schedule_restarts_from_the_initial_rate(x):
+    """Training on with the same optimizer ("ten more epochs") starts again from the rate the
+    optimizer was made with, not from where the last cosine left it (~0)."""
+    model = small_model()
+    opt = RecordingSGD(model.parameters(), lr=0.1)
+    fit(model, x, optimizer=opt, schedule="cosine", epochs=2, batch_size=16, progress=False)
+    opt.lrs.clear()
+    fit(model, x, optimizer=opt, schedule="cosine", epochs=2, batch_size=16, progress=False)
+    assert opt.lrs[0] == pytest.approx(0.1)
+
+
+def test_train_loss_is_the_mean_over_examples(x):
+    """With lr=0 nothing changes, so the epoch's train loss is the data set's loss, batches weighted
+    by size (64 = 3 * 20 + 4: the small last batch must not count as much as a full one)."""
+    model = small_model()
+    h = fit(model, x, epochs=1, batch_size=20, lr=0.0, progress=False)
+    with torch.no_grad():
+        expected = float(((model(x) - x) ** 2).sum(1).mean())
+    assert h.train[0] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(epochs=0), dict(epochs=2.0), dict(batch_size=0), dict(batch_size=None),
+                                    dict(schedule="linear")])
+def test_fit_bad_settings(x, kwargs):
+    with pytest.raises(ValueError):
+        fit(small_model(), x, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(0, 12), torch.zeros(12), np.zeros((4, 12)), None])
+def test_fit_bad_data(x, bad):
+    with pytest.raises(ValueError):
+        fit(small_model(), bad, progress=False)
+    if bad is not None:
+        with pytest.raises(ValueError):
+            fit(small_model(), x, x_test=bad, progress=False)
+
+
+def test_evaluate_by_hand(x):
+    model = small_model()
+    model.train()
+    with torch.no_grad():
+        expected = float(((model(x) - x) ** 2).sum(1).mean())
+    assert evaluate(model, x, batch_size=7) == pytest.approx(expected, rel=1e-5)  # 64 = 9 * 7 + 1
+    assert model.training  # mode restored
+    custom = evaluate(model, x, loss=lambda m, xb: m(xb).abs().sum(1).mean(), batch_size=5)
+    with torch.no_grad():
+        assert custom == pytest.approx(float(model(x).abs().sum(1).mean()), rel=1e-5)
+
+
+def test_evaluate_uses_eval_mode(x):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(12, 12), nn.Dropout(0.5))
+    model.train()
+    with torch.no_grad():
+        expected = float(((model[0](x) - x) ** 2).sum(1).mean())  # dropout off
+    assert evaluate(model, x) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(0, 12), torch.zeros(12), np.zeros((4, 12))])
+def test_evaluate_bad_x(bad):
+    with pytest.raises(ValueError):
+        evaluate(small_model(), bad)
+
+
+def test_set_seed():
+    set_seed(3)
+    a = (random.random(), np.random.rand(), torch.rand(1))
+    set_seed(3)
+    b = (random.random(), np.random.rand(), torch.rand(1))
+    assert a[:2] == b[:2] and torch.equal(a[2], b[2])
+    for bad in (1.0, "3", None):
+        with pytest.raises(TypeError):
+            set_seed(bad)
+
+
+@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(),
+                    reason="an accelerator is present, so pick_device rightly does not return cpu")
+def test_pick_device_cpu():
+    assert pick_device() == torch.device("cpu")
+
+
+def test_pick_device_prefer():
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("meta") == torch.device("meta")  # honoured, whatever is available
+
+
+def test_linear_autoencoder_learns_the_pca_subspace():
+    """DLB §14.1, Baldi & Hornik 1989: with squared error, the linear autoencoder's decoder spans
+    the principal subspace (though not necessarily the principal directions themselves)."""
+    x = low_rank_data()
+    pcs = torch.from_numpy(PCA(n_components=2).fit(x.numpy()).components_.T.copy())  # (10, 2)
+    torch.manual_seed(0)
+    model = LinearAutoencoder(10, 2)
+    fit(model, x, loss=squared_error, epochs=100, batch_size=64, lr=1e-2, progress=False)
+    learned = principal_angles(model.decoder_weight.detach(), pcs).max()
+    untrained = principal_angles(LinearAutoencoder(10, 2).decoder_weight.detach(), pcs).max()
+    assert learned < 2.0, f"subspace angle {learned:.2f} deg"
+    assert untrained > 20.0, f"an untrained decoder is already within {untrained:.2f} deg"
