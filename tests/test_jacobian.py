@@ -1,0 +1,222 @@
+"""aebook.jacobian: closed form against autograd against finite differences, reductions, no_grad."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import aebook
+from aebook import jacobian as jac
+
+D, K = 7, 4
+
+
+def finite_difference_jacobian(fn, x, h=1e-6):
+    """Central differences, one input coordinate at a time: (N, D) -> (N, K, D). Independent of autograd."""
+    cols = []
+    with torch.no_grad():
+        for i in range(x.shape[1]):
+            e = torch.zeros_like(x)
+            e[:, i] = h
+            cols.append((fn(x + e) - fn(x - e)) / (2 * h))  # (N, K)
+    return torch.stack(cols, dim=2)
+
+
+@pytest.fixture
+def x():
+    return torch.rand(5, D, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+
+
+def encoder(act):
+    torch.manual_seed(0)
+    layers = [nn.Linear(D, K)] + ([act()] if act is not None else [])
+    return nn.Sequential(*layers).double()
+
+
+@pytest.mark.parametrize("act", [nn.Sigmoid, nn.Tanh, nn.ReLU, None])
+def test_closed_form_matches_autograd_and_finite_differences(act, x):
+    f = encoder(act)
+    closed = jac.closed_form_sq_norm(f, x)
+    assert closed.shape == (5,)
+    torch.testing.assert_close(closed, jac.jacobian_sq_norm(f, x))
+    fd = finite_difference_jacobian(f, x).pow(2).sum((1, 2))
+    torch.testing.assert_close(closed, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_sigmoid_formula_against_numpy(x):
+    f = encoder(nn.Sigmoid)
+    h = f(x).detach()
+    w = f[0].weight.detach().numpy()
+    hn = h.numpy()
+    expected = np.array([np.sum((hj * (1 - hj))[:, None] ** 2 * w ** 2) for hj in hn])  # sum_j sum_i
+    np.testing.assert_allclose(jac.sigmoid_jacobian_sq_norm(h, f[0].weight).detach().numpy(), expected, rtol=1e-12)
+    torch.testing.assert_close(jac.sigmoid_jacobian_sq_norm(h, f[0].weight), jac.closed_form_sq_norm(f, x))
+
+
+def test_jacobian_against_finite_differences_and_shape(x):
+    f = nn.Sequential(nn.Linear(D, 6), nn.Tanh(), nn.Linear(6, 3), nn.Sigmoid()).double()
+    j = jac.jacobian(f, x)
+    assert j.shape == (5, 3, D)
+    torch.testing.assert_close(j, finite_difference_jacobian(f, x), rtol=1e-6, atol=1e-8)
+    torch.testing.assert_close(jac.jacobian(f, x, chunk_size=2), j)
+
+
+def test_penalty_reduction_sum_over_entries_mean_over_batch(x):
+    model = jac.tied_autoencoder(D, K).double()
+    per_example = finite_difference_jacobian(model.encoder, x).pow(2).sum((1, 2))
+    for method in ("closed", "autograd", "auto"):
+        p = jac.contractive_penalty(model, x, method)
+        assert p.ndim == 0
+        torch.testing.assert_close(p, per_example.mean(), rtol=1e-6, atol=0)
+    doubled = jac.contractive_penalty(model, torch.cat([x, x]))
+    torch.testing.assert_close(doubled, jac.contractive_penalty(model, x))  # a mean, not a sum
+
+
+def test_autograd_penalty_works_under_no_grad_and_in_evaluate(x):
+    model = jac.tied_autoencoder(D, K).double()
+    expected = jac.contractive_penalty(model, x, "closed").detach()
+    with torch.no_grad():
+        torch.testing.assert_close(jac.contractive_penalty(model, x, "autograd"), expected)
+    lam = 0.7
+    value = aebook.evaluate(model, x, jac.contractive_loss(lam, method="autograd"))
+    with torch.no_grad():
+        reference = float(aebook.squared_error(model, x) + lam * expected)
+    assert lam * float(expected) > 1e-3 * reference  # the penalty is visible in the sum
+    assert value == pytest.approx(reference, rel=1e-6)  # evaluate accumulates in float32
+
+
+def test_autograd_penalty_gradients_match_closed_form(x):
+    model = jac.tied_autoencoder(D, K).double()
+    params = list(model.encoder.parameters())
+    g_auto = torch.autograd.grad(jac.contractive_penalty(model, x, "autograd"), params)
+    g_closed = torch.autograd.grad(jac.contractive_penalty(model, x, "closed"), params)
+    for a, b in zip(g_auto, g_closed):
+        assert b.abs().max() > 0
+        torch.testing.assert_close(a, b)
+
+
+def test_contractive_loss_and_training_contracts():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(256, 20, generator=g)
+    loss0, loss1 = jac.contractive_loss(0.0), jac.contractive_loss(2.0)
+    torch.manual_seed(0)
+    model = jac.tied_autoencoder(20, 8)
+    torch.testing.assert_close(loss0(model, x), aebook.squared_error(model, x))
+    torch.testing.assert_close(loss1(model, x), aebook.squared_error(model, x) + 2.0 * jac.contractive_penalty(model, x))
+    norms = []
+    for loss in (loss0, loss1):
+        torch.manual_seed(0)
+        m = jac.tied_autoencoder(20, 8)
+        aebook.fit(m, x, loss=loss, epochs=20, batch_size=64, lr=1e-2, progress=False)
+        norms.append(float(jac.contractive_penalty(m, x).detach()))
+    assert norms[1] < 0.5 * norms[0], norms
+
+
+def test_contractive_loss_bad_inputs(x):
+    for lam in (-1.0, "1", None, True):
+        with pytest.raises(ValueError):
+            jac.contractive_loss(lam)
+    with pytest.raises(TypeError):
+        jac.contractive_loss(1.0, reconstruction="mse")
+    with pytest.raises(ValueError):
+        jac.contractive_loss(1.0, method="exact")
+    model = jac.tied_autoencoder(D, K).double()
+    with pytest.raises(ValueError):
+        jac.contractive_penalty(model, x, method="exact")
+    with pytest.raises(TypeError):
+        jac.contractive_penalty(nn.Linear(D, K), x)
+    deep = aebook.mlp_autoencoder(D, [5], K).double()
+    with pytest.raises(TypeError, match="closed form"):
+        jac.contractive_penalty(deep, x, method="closed")
+    torch.testing.assert_close(jac.contractive_penalty(deep, x),  # auto falls back to autograd
+                               finite_difference_jacobian(deep.encoder, x).pow(2).sum((1, 2)).mean())
+
+
+def test_bad_batches():
+    f = encoder(nn.Sigmoid)
+    for bad in (torch.zeros(D), torch.zeros(0, D), torch.zeros(2, 3, D)):
+        with pytest.raises(ValueError):
+            jac.closed_form_sq_norm(f, bad)
+        with pytest.raises(ValueError):
+            jac.jacobian(f, bad)
+    with pytest.raises(TypeError):
+        jac.jacobian(f, np.zeros((2, D)))
+    with pytest.raises(TypeError):
+        jac.jacobian("f", torch.zeros(2, D))
+    with pytest.raises(ValueError, match="units"):
+        jac.sigmoid_jacobian_sq_norm(torch.rand(2, K), torch.rand(K + 1, D))
+
+
+def test_singular_values_and_tangent_directions_against_numpy(x):
+    f = nn.Sequential(nn.Linear(D, K), nn.Sigmoid()).double()
+    s = jac.jacobian_singular_values(f, x, chunk_size=2)
+    j = finite_difference_jacobian(f, x).numpy()
+    ref = np.stack([np.linalg.svd(m, compute_uv=False) for m in j])
+    np.testing.assert_allclose(s.numpy(), ref, rtol=1e-6, atol=1e-9)
+    wide = nn.Linear(3, 6).double()  # K > D: the Gram matrix J^T J is the smaller one
+    s_wide = jac.jacobian_singular_values(wide, x[:, :3])
+    assert s_wide.shape == (5, 3)
+    np.testing.assert_allclose(s_wide[0].numpy(), np.linalg.svd(wide.weight.detach().numpy(), compute_uv=False))
+    v, s2 = jac.tangent_directions(f, x, 2)
+    assert v.shape == (5, 2, D) and s2.shape == (5, 2)
+    torch.testing.assert_close(s2, s[:, :2])
+    torch.testing.assert_close(v @ v.transpose(1, 2), torch.eye(2, dtype=v.dtype).expand(5, 2, 2))
+    jv = torch.einsum("nkd,npd->npk", torch.from_numpy(j), v).norm(dim=2)  # ||J v_p|| = s_p
+    torch.testing.assert_close(jv, s2, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError):
+        jac.tangent_directions(f, x, K + 1)
+    with pytest.raises(ValueError):
+        jac.tangent_directions(f, x, 0)
+    with pytest.raises(ValueError):
+        jac.jacobian_singular_values(f, x, chunk_size=0)
+
+
+def test_contraction_ratio_of_a_linear_map(x):
+    a = torch.randn(3, D, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    x2 = x.flip(0) + 0.1
+    ratio = jac.contraction_ratio(lambda z: z @ a.T, x, x2)
+    expected = ((x - x2) @ a.T).norm(dim=1) / (x - x2).norm(dim=1)
+    torch.testing.assert_close(ratio, expected)
+    s = np.linalg.svd(a.numpy(), compute_uv=False)
+    assert (ratio.numpy() <= s[0] + 1e-12).all()  # never more than the largest singular value
+    with pytest.raises(ValueError, match="differ"):
+        jac.contraction_ratio(lambda z: z, x, x.clone())
+    with pytest.raises(ValueError):
+        jac.contraction_ratio(lambda z: z, x, x[:, :3])
+
+
+def test_noisy_reconstruction_error_is_exact_in_expectation_for_a_linear_model(x):
+    # For r(x) = A x + b the expansion E||r(x+eps)-x||^2 = ||r(x)-x||^2 + sigma^2 ||A||_F^2 is exact.
+    torch.manual_seed(0)
+    model = nn.Linear(D, D).double()
+    sigma = 0.3
+    g = torch.Generator().manual_seed(3)
+    mc = jac.noisy_reconstruction_error(model, x, sigma, n_samples=4000, generator=g)
+    with torch.no_grad():
+        clean = ((model(x) - x) ** 2).sum(1)
+        a2 = model.weight.pow(2).sum()
+    torch.testing.assert_close(mc, clean + sigma ** 2 * a2, rtol=0.03, atol=0)
+    sens = jac.noisy_reconstruction_error(model, x, sigma, n_samples=4000, generator=g, target=model(x).detach())
+    torch.testing.assert_close(sens, (sigma ** 2 * a2).expand(5), rtol=0.03, atol=0)
+    torch.testing.assert_close(jac.noisy_reconstruction_error(model, x, 0.0, n_samples=1), clean)
+    for bad in (dict(sigma=-0.1), dict(sigma=0.1, n_samples=0), dict(sigma=0.1, target=x[:2])):
+        with pytest.raises(ValueError):
+            jac.noisy_reconstruction_error(model, x, **bad)
+
+
+def test_tied_autoencoder_shares_its_weight(x):
+    torch.manual_seed(0)
+    model = jac.tied_autoencoder(D, K).double()
+    assert aebook.count_parameters(model) == D * K + K + D  # W once, two biases
+    w, b = model.encoder[0].weight, model.encoder[0].bias
+    h = torch.sigmoid(x @ w.T + b)
+    torch.testing.assert_close(model.encode(x), h)
+    torch.testing.assert_close(model(x), torch.sigmoid(h @ w + model.decoder.bias))
+    model(x).sum().backward()
+    assert w.grad is not None and w.grad.abs().sum() > 0
+    linear = jac.tied_autoencoder(D, K, activation=None, out_activation=None).double()
+    wl = linear.encoder[0].weight
+    torch.testing.assert_close(linear(x), (x @ wl.T + linear.encoder[0].bias) @ wl + linear.decoder.bias)
+    with pytest.raises(ValueError):
+        jac.tied_autoencoder(D, 0)
+    with pytest.raises(TypeError):
+        jac.TiedDecoder(nn.Sigmoid())
