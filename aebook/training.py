@@ -72,7 +72,7 @@ def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss
         epochs: int = 10, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
         optimizer: torch.optim.Optimizer | None = None, schedule: str = "constant",
         device: torch.device | str | None = None, seed: int | None = 0, progress: bool = True,
-        desc: str | None = None) -> History:
+        desc: str | None = None, callback: Callable[[int, nn.Module], None] | None = None) -> History:
     """Train ``model`` in place to minimise ``loss(model, x_batch)`` with Adam, and return its History.
 
     x_train: (N, D) inputs, moved once to ``device`` (default: the model's device). Each epoch is one
@@ -80,6 +80,8 @@ def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss
     torch's global generator first, so the permutation and any noise a loss draws are reproducible.
     ``optimizer`` replaces the default ``Adam(lr, weight_decay)``. ``schedule="cosine"`` decays each
     parameter group's learning rate from its initial value to 0 over the run, batch by batch.
+    ``callback(epoch, model)``, if given, runs after each epoch (0-based), e.g. to record a
+    measurement of the model as it trains.
     """
     for name, v in (("x_train", x_train), ("x_test", x_test)):
         if (v is not None or name == "x_train") and (not isinstance(v, Tensor) or v.ndim < 2 or len(v) == 0):
@@ -101,7 +103,7 @@ def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss
     base_lrs = [group["lr"] for group in opt.param_groups]
     total_steps, step = epochs * math.ceil(n / batch_size), 0
     bar = tqdm(range(epochs), desc=desc or "epochs", disable=not progress, leave=False)
-    for _ in bar:
+    for epoch in bar:
         start = time.perf_counter()
         model.train()
         total = torch.zeros((), device=device)  # summed on the device: no sync per batch
@@ -121,6 +123,9 @@ def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss
             history.test.append(evaluate(model, x_test, loss))
         history.seconds.append(time.perf_counter() - start)
         bar.set_postfix(train=f"{history.train[-1]:.4g}", **({"test": f"{history.test[-1]:.4g}"} if history.test else {}))
+        if callback is not None:
+            callback(epoch, model)
+            model.train()
     for group, base in zip(opt.param_groups, base_lrs):
         group["lr"] = base
     model.eval()

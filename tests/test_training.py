@@ -190,3 +190,13 @@ def test_linear_autoencoder_learns_the_pca_subspace():
     untrained = principal_angles(LinearAutoencoder(10, 2).decoder_weight.detach(), pcs).max()
     assert learned < 2.0, f"subspace angle {learned:.2f} deg"
     assert untrained > 20.0, f"an untrained decoder is already within {untrained:.2f} deg"
+
+
+def test_callback_sees_every_epoch_in_order(x):
+    model = small_model()
+    seen = []
+    fit(model, x, epochs=3, batch_size=16, progress=False,
+        callback=lambda epoch, m: seen.append((epoch, m is model, evaluate(m, x))))
+    assert [e for e, _, _ in seen] == [0, 1, 2] and all(same for _, same, _ in seen)
+    # the value recorded after the last epoch is the trained model's
+    assert seen[-1][2] == pytest.approx(evaluate(model, x), rel=1e-6)
