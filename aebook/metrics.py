@@ -29,6 +29,47 @@ def per_example_squared_error(model: nn.Module, x: Tensor, batch_size: int = 409
     return torch.cat(out)
 
 
+@torch.no_grad()
+def encode(model: nn.Module, x: Tensor, batch_size: int = 4096) -> Tensor:
+    """h = f(x) for a whole data set: (N, D) -> (N, k), in eval mode, in batches, without
+    gradients, returned on the CPU. ``model`` is an ``aebook.Autoencoder`` (it has ``encode``)."""
+    if not isinstance(model, nn.Module) or not hasattr(model, "encode"):
+        raise TypeError(f"model must be an nn.Module with an encode method, got {type(model).__name__}")
+    _check_matrix(x)
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    h = torch.cat([model.encode(xb.to(device)).cpu() for xb in x.split(batch_size)])
+    model.train(was_training)
+    return h
+
+
+@torch.no_grad()
+def pass_through(model: nn.Module, x: Tensor, sigma: float = 1e-2, n_draws: int = 4, seed: int = 0) -> float:
+    """Mean over x and draws of ||r(x + d) - r(x)||^2 / ||d||^2, d ~ N(0, sigma^2 I). DLB §14.1-14.2.
+
+    The fraction of a small perturbation's energy that passes to the output: 1 for the identity,
+    k/D on average for an orthogonal projection onto k dimensions, 0 for a constant map; for small
+    sigma it is ||J_r(x)||_F^2 / D averaged over x, J_r the Jacobian of the reconstruction."""
+    _check_matrix(x)
+    if not sigma > 0:
+        raise ValueError(f"sigma must be positive, got {sigma!r}")
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
+        raise ValueError(f"n_draws must be a positive int, got {n_draws!r}")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    x = x.to(device)
+    gen = torch.Generator().manual_seed(seed)
+    r = model(x)  # (N, D)
+    ratios = []
+    for _ in range(n_draws):
+        d = (sigma * torch.randn(x.shape, generator=gen, dtype=x.dtype)).to(device)  # (N, D)
+        ratios.append(((model(x + d) - r) ** 2).sum(1) / (d ** 2).sum(1))  # (N,)
+    model.train(was_training)
+    return float(torch.cat(ratios).mean())
+
+
 @dataclass(frozen=True)
 class PCA:
     """The top-k principal subspace of a data set: ``mean`` (D,), ``components`` (D, k) orthonormal

@@ -30,7 +30,6 @@ from torch import Tensor, nn
 
 from .losses import sum_squared_error
 from .models import Autoencoder
-from .training import fit
 
 LossFn = Callable[[nn.Module, Tensor], Tensor]
 
@@ -174,21 +173,6 @@ def decoder_filters(model: Autoencoder) -> Tensor:
         return layer.weight.detach().T.cpu()
     raise TypeError(f"decoder_filters needs a single linear decoder layer, got {type(layer).__name__}")
 
-
-@torch.no_grad()
-def encode_all(model: Autoencoder, x: Tensor, batch_size: int = 4096) -> Tensor:
-    """h = f(x) for a whole data set, in eval mode and in batches, on the CPU: (N, D) -> (N, k).
-
-    The codes whose sparsity DLB §14.2.1 measures."""
-    _check_codes(x, "x")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    h = torch.cat([model.encode(xb.to(device)).cpu() for xb in x.split(batch_size)])
-    model.train(was_training)
-    return h
-
-
 def filter_spread(filters: Tensor) -> Tensor:
     """Participation ratio of each filter's energy, (sum w^2)^2 / (D sum w^4): (k, D) -> (k,).
 
@@ -211,51 +195,3 @@ def mean_activation(h: Tensor) -> Tensor:
     """rho_hat: the mean activation of each unit over the data, (N, k) -> (k,). Ng 2011, §2.3."""
     _check_codes(h)
     return h.mean(dim=0)
-
-
-@torch.no_grad()
-def pass_through(model: nn.Module, x: Tensor, sigma: float = 1e-2, n_draws: int = 4,
-                 seed: int = 0) -> float:
-    """Mean over x and draws of ||r(x + d) - r(x)||^2 / ||d||^2, d ~ N(0, sigma^2 I). DLB §14.2.
-
-    The fraction of a small perturbation's energy that passes to the output: 1 for the identity,
-    k/D on average for an orthogonal projection onto k dimensions, 0 for a constant map."""
-    _check_codes(x, "x")
-    _check_positive(sigma, "sigma")
-    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
-        raise ValueError(f"n_draws must be a positive int, got {n_draws!r}")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    x = x.to(device)
-    gen = torch.Generator().manual_seed(seed)
-    r = model(x)  # (N, D)
-    ratios = []
-    for _ in range(n_draws):
-        d = (sigma * torch.randn(x.shape, generator=gen, dtype=x.dtype)).to(device)  # (N, D)
-        ratios.append(((model(x + d) - r) ** 2).sum(1) / (d ** 2).sum(1))  # (N,)
-    model.train(was_training)
-    return float(torch.cat(ratios).mean())
-
-
-def fit_tracked(model: nn.Module, x_train: Tensor, probe: Callable[[nn.Module], float], *,
-                epochs: int, lr: float = 1e-3, **fit_kwargs) -> list[float]:
-    """``aebook.fit`` one epoch at a time, epoch i seeded with i, with one Adam optimiser (``lr``)
-    kept throughout; returns ``probe(model)`` after each epoch (e.g. a measurement on test data).
-
-    Tracks how a measurement such as ``pass_through`` evolves in training (DLB §14.2: the
-    overcomplete autoencoder's drift toward copying)."""
-    taken = {"optimizer", "seed", "epochs", "schedule", "progress"} & set(fit_kwargs)
-    if taken:
-        raise ValueError(f"fit_tracked sets {sorted(taken)} itself (constant rate, one optimiser)")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if not callable(probe):
-        raise TypeError(f"probe must be callable, got {type(probe).__name__}")
-    device = next(model.parameters()).device
-    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=device.type in ("cpu", "cuda"))
-    values = []
-    for epoch in range(epochs):
-        fit(model, x_train, epochs=1, optimizer=opt, seed=epoch, progress=False, **fit_kwargs)
-        values.append(float(probe(model)))
-    return values

@@ -9,7 +9,8 @@ import torch
 from sklearn.decomposition import PCA as SkPCA
 from torch import nn
 
-from aebook.metrics import fit_pca, per_example_squared_error, principal_angles
+from aebook import mlp_autoencoder
+from aebook.metrics import encode, fit_pca, pass_through, per_example_squared_error, principal_angles
 
 
 @pytest.fixture
@@ -147,3 +148,65 @@ def test_per_example_squared_error_bad_x():
         per_example_squared_error(model, np.zeros((2, 3)))
     with pytest.raises(ValueError):
         per_example_squared_error(model, torch.zeros(3))
+
+
+def small_model():
+    torch.manual_seed(0)
+    return mlp_autoencoder(6, hidden=[5], code_dim=4).double()
+
+
+class Linear(nn.Module):
+    def __init__(self, a):
+        super().__init__()
+        self.a = nn.Parameter(a, requires_grad=False)
+
+    def forward(self, x):
+        return x @ self.a.T
+
+
+def test_pass_through_closed_forms():
+    d = 50
+    x = torch.rand(40, d, dtype=torch.float64)
+    assert pass_through(Linear(torch.eye(d, dtype=torch.float64)), x) == pytest.approx(1.0, rel=1e-9)
+    assert pass_through(Linear(2 * torch.eye(d, dtype=torch.float64)), x) == pytest.approx(4.0, rel=1e-9)
+    assert pass_through(Linear(torch.zeros(d, d, dtype=torch.float64)), x) == 0.0
+    q, _ = torch.linalg.qr(torch.randn(d, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    projection = Linear(q @ q.T)  # orthogonal projection onto 10 dimensions: E = 10 / 50
+    assert pass_through(projection, x, n_draws=50) == pytest.approx(10 / d, rel=0.05)
+    # A nonlinear map, against its Jacobian from autograd: pi ~ mean ||J||_F^2 / D.
+    model = small_model()
+    xs = torch.rand(30, 6, dtype=torch.float64) + 0.5
+    frob = np.mean([torch.autograd.functional.jacobian(model, xi).pow(2).sum().item() for xi in xs])
+    assert pass_through(model, xs, sigma=1e-5, n_draws=400) == pytest.approx(frob / 6, rel=0.05)
+
+
+def test_pass_through_errors():
+    model = small_model()
+    x = torch.rand(4, 6, dtype=torch.float64)
+    with pytest.raises(ValueError):
+        pass_through(model, x, sigma=0.0)
+    with pytest.raises(ValueError):
+        pass_through(model, x, n_draws=0)
+    with pytest.raises(ValueError):
+        pass_through(model, x[0])
+
+
+def test_encode_matches_the_encoder_in_eval_mode_and_batches():
+    torch.manual_seed(0)
+    model = mlp_autoencoder(6, hidden=[5], code_dim=3)
+    model.encoder.insert(0, nn.Dropout(0.5))  # would randomise codes if left in train mode
+    model.train()
+    x = torch.rand(10, 6)
+    h = encode(model, x, batch_size=3)
+    model.eval()
+    torch.testing.assert_close(h, model.encode(x))
+    model.train()
+    encode(model, x)
+    assert model.training and not h.requires_grad and h.shape == (10, 3)
+
+
+def test_encode_bad_inputs():
+    with pytest.raises(TypeError):
+        encode(nn.Linear(3, 3), torch.zeros(2, 3))
+    with pytest.raises(ValueError):
+        encode(mlp_autoencoder(3, [2], 1), torch.zeros(3))

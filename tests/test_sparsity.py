@@ -10,11 +10,10 @@ from torch.distributions import Bernoulli, Laplace, kl_divergence
 
 from aebook.losses import sum_squared_error
 from aebook.models import Autoencoder
-from aebook.training import evaluate
-from aebook.sparsity import (UnitNormLinear, bernoulli_kl, decoder_filters, encode_all, filter_spread,
-                             fit_tracked, fraction_inactive, kl_loss, kl_sparsity_penalty, l1_loss,
-                             l1_penalty, laplace_neg_log_prior, mean_activation, pass_through,
-                             sparse_autoencoder)
+from aebook.metrics import encode
+from aebook.sparsity import (UnitNormLinear, bernoulli_kl, decoder_filters, filter_spread,
+                             fraction_inactive, kl_loss, kl_sparsity_penalty, l1_loss,
+                             l1_penalty, laplace_neg_log_prior, mean_activation, sparse_autoencoder)
 
 
 @pytest.fixture
@@ -169,11 +168,11 @@ def test_decoder_filters():
         decoder_filters(nn.Linear(4, 6))
 
 
-def test_encode_all_fraction_inactive_mean_activation():
+def test_fraction_inactive_mean_activation():
     model = small_model()
     model.train()
     x = torch.rand(11, 6, dtype=torch.float64)
-    h = encode_all(model, x, batch_size=4)
+    h = encode(model, x, batch_size=4)
     torch.testing.assert_close(h, model.encode(x).detach())
     assert model.training  # mode restored
     hn = h.numpy()
@@ -184,8 +183,6 @@ def test_encode_all_fraction_inactive_mean_activation():
         fraction_inactive(h, -0.1)
     with pytest.raises(ValueError):
         mean_activation(torch.zeros(0, 3))
-    with pytest.raises(ValueError):
-        encode_all(model, torch.zeros(6, dtype=torch.float64))
 
 
 def test_filter_spread_closed_forms():
@@ -200,56 +197,3 @@ def test_filter_spread_closed_forms():
     np.testing.assert_allclose(filter_spread(noise[:3]).numpy(), (w**2).sum(1) ** 2 / (d * (w**4).sum(1)))
     with pytest.raises(ValueError):
         filter_spread(torch.ones(d))
-
-
-class Linear(nn.Module):
-    def __init__(self, a):
-        super().__init__()
-        self.a = nn.Parameter(a, requires_grad=False)
-
-    def forward(self, x):
-        return x @ self.a.T
-
-
-def test_pass_through_closed_forms():
-    d = 50
-    x = torch.rand(40, d, dtype=torch.float64)
-    assert pass_through(Linear(torch.eye(d, dtype=torch.float64)), x) == pytest.approx(1.0, rel=1e-9)
-    assert pass_through(Linear(2 * torch.eye(d, dtype=torch.float64)), x) == pytest.approx(4.0, rel=1e-9)
-    assert pass_through(Linear(torch.zeros(d, d, dtype=torch.float64)), x) == 0.0
-    q, _ = torch.linalg.qr(torch.randn(d, 10, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
-    projection = Linear(q @ q.T)  # orthogonal projection onto 10 dimensions: E = 10 / 50
-    assert pass_through(projection, x, n_draws=50) == pytest.approx(10 / d, rel=0.05)
-    # A nonlinear map, against its Jacobian from autograd: pi ~ mean ||J||_F^2 / D.
-    model = small_model()
-    xs = torch.rand(30, 6, dtype=torch.float64) + 0.5
-    frob = np.mean([torch.autograd.functional.jacobian(model, xi).pow(2).sum().item() for xi in xs])
-    assert pass_through(model, xs, sigma=1e-5, n_draws=400) == pytest.approx(frob / 6, rel=0.05)
-
-
-def test_pass_through_errors():
-    model = small_model()
-    x = torch.rand(4, 6, dtype=torch.float64)
-    with pytest.raises(ValueError):
-        pass_through(model, x, sigma=0.0)
-    with pytest.raises(ValueError):
-        pass_through(model, x, n_draws=0)
-    with pytest.raises(ValueError):
-        pass_through(model, x[0])
-
-
-def test_fit_tracked():
-    x = torch.rand(64, 6, generator=torch.Generator().manual_seed(0))
-    model = sparse_autoencoder(6, 4)
-    calls = []
-    values = fit_tracked(model, x, lambda m: calls.append(1) or float(len(calls)), epochs=3, loss=l1_loss(0.01),
-                         batch_size=16)
-    assert values == [1.0, 2.0, 3.0]  # the probe runs once after each epoch
-    errors = fit_tracked(model, x, lambda m: evaluate(m, x), epochs=5, lr=1e-2, batch_size=16)
-    assert errors[-1] < errors[0]  # it trains
-    with pytest.raises(ValueError):
-        fit_tracked(model, x, lambda m: 0.0, epochs=0)
-    with pytest.raises(TypeError):
-        fit_tracked(model, x, 3.0, epochs=1)
-    with pytest.raises(ValueError, match="schedule"):
-        fit_tracked(model, x, lambda m: 0.0, epochs=1, schedule="cosine")

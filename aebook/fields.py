@@ -1,0 +1,193 @@
+"""Vector fields in 2-D: what a denoising autoencoder estimates, against the true score.
+
+For Gaussian corruption x_tilde = x + sigma * eps and a squared-error loss, the best reconstruction
+function is r*(x) = E[x | x_tilde = x], and Tweedie's formula gives, at EVERY sigma,
+
+    r*(x) - x = sigma^2 * grad log p_sigma(x),   p_sigma = p * N(0, sigma^2 I),
+
+the score of the data density smoothed by the noise. As sigma -> 0, p_sigma -> p and
+(r(x) - x) / sigma^2 -> grad log p(x) (DLB §14.5.1; Alain & Bengio 2014, key
+``alain2014regularized``). For a mixture of isotropic Gaussians p_sigma is again one, with each
+std s_k replaced by sqrt(s_k^2 + sigma^2) (``smoothed_mixture``), so the bias is known exactly.
+
+This module holds a grid helper, the field r(x) - x of a model, the smoothed mixture, two ways to
+compare fields (the density-weighted mean cosine, which ignores lengths, and the weighted relative
+error, which does not), and quiver figures.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Union
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from torch import Tensor, nn
+
+from .toy import GaussianMixture2D
+
+LogDensity = Union[Callable[[Tensor], Tensor], Tensor]  # log p: a function (M, 2) -> (M,), or values (N,)
+
+
+def _check_field(v: Tensor, name: str) -> None:
+    if not isinstance(v, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(v).__name__}")
+    if v.ndim != 2 or v.shape[1] != 2 or len(v) == 0:
+        raise ValueError(f"{name} must have shape (N, 2) with N > 0, got {tuple(v.shape)}")
+
+
+def grid_2d(xlim: tuple[float, float] = (-3.5, 3.5), ylim: tuple[float, float] | None = None,
+            n: int = 24) -> Tensor:
+    """An n x n grid of points over xlim x ylim, shape (n * n, 2), x varying fastest.
+
+    Reshape a per-point quantity to (n, n) to get rows of constant y (matplotlib's meshgrid order).
+    With limits symmetric about 0, an even n keeps the lines x1 = 0 and x2 = 0 off the grid (and
+    with them, e.g., a mode at (2, 0), where the score is nearly 0 and its direction meaningless)."""
+    ylim = xlim if ylim is None else ylim
+    for name, lim in (("xlim", xlim), ("ylim", ylim)):
+        if len(lim) != 2 or not lim[0] < lim[1]:
+            raise ValueError(f"{name} must be (low, high) with low < high, got {lim}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n!r}")
+    xs, ys = torch.linspace(*map(float, xlim), n), torch.linspace(*map(float, ylim), n)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")  # (n, n) each, gx[i, j] = xs[j]
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+
+@torch.no_grad()
+def reconstruction_field(model: nn.Module, x: Tensor) -> Tensor:
+    """r(x) - x for a model mapping (N, 2) -> (N, 2); evaluated in eval mode, without gradients.
+
+    For a DAE trained on Gaussian noise this estimates sigma^2 grad log p_sigma(x): DLB §14.5.1,
+    Alain & Bengio 2014 (``alain2014regularized``)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    _check_field(x, "x")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    r = model(x.to(device)).cpu()  # (N, 2)
+    model.train(was_training)
+    if r.shape != x.shape:
+        raise ValueError(f"model must map (N, 2) to (N, 2), got {tuple(r.shape)}")
+    return r - x
+
+
+def smoothed_mixture(mixture: GaussianMixture2D, sigma: float) -> GaussianMixture2D:
+    """p_sigma = p * N(0, sigma^2 I) for an isotropic Gaussian mixture p: each std s_k becomes
+    sqrt(s_k^2 + sigma^2), means and weights unchanged. The density whose score a DAE with
+    Gaussian noise sigma estimates (DLB §14.5.1; ``alain2014regularized``)."""
+    if not isinstance(mixture, GaussianMixture2D):
+        raise TypeError(f"mixture must be a GaussianMixture2D, got {type(mixture).__name__}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma < 0:
+        raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
+    return GaussianMixture2D(mixture.means, (mixture.stds ** 2 + sigma ** 2).sqrt(), mixture.weights)
+
+
+def weighted_mean_cosine(u: Tensor, v: Tensor, weights: Tensor, eps: float = 1e-12) -> float:
+    """sum_i w_i cos(u_i, v_i) / sum_i w_i, in [-1, 1]: how well two (N, 2) fields agree in
+    direction, weighting each point by w_i (e.g. the density p(x_i)). Magnitudes are ignored.
+
+    Points where either vector is shorter than ``eps`` count as cosine 0."""
+    _check_field(u, "u")
+    _check_field(v, "v")
+    if u.shape != v.shape:
+        raise ValueError(f"u and v must have one shape, got {tuple(u.shape)} and {tuple(v.shape)}")
+    if not isinstance(weights, Tensor) or weights.shape != (len(u),):
+        raise ValueError(f"weights must be a tensor of shape ({len(u)},), got {getattr(weights, 'shape', weights)}")
+    if (weights < 0).any() or not float(weights.sum()) > 0:
+        raise ValueError("weights must be non-negative with a positive sum")
+    u, v, w = u.double(), v.double(), weights.double()
+    norms = u.norm(dim=1) * v.norm(dim=1)                                   # (N,)
+    cos = torch.where(norms > eps, (u * v).sum(1) / norms.clamp_min(eps), torch.zeros_like(norms))
+    return float((w * cos).sum() / w.sum())
+
+
+def weighted_relative_error(u: Tensor, v: Tensor, weights: Tensor) -> float:
+    """sqrt(sum_i w_i ||u_i - v_i||^2 / sum_i w_i ||v_i||^2) >= 0: the weighted RMS error of the
+    (N, 2) field u as an estimate of the (N, 2) field v, relative to v's weighted RMS length. Unlike
+    the cosine it sees lengths. Used to measure a DAE's field against sigma^2 grad log p_sigma
+    (DLB §14.5.1; ``alain2014regularized``)."""
+    _check_field(u, "u")
+    _check_field(v, "v")
+    if u.shape != v.shape:
+        raise ValueError(f"u and v must have one shape, got {tuple(u.shape)} and {tuple(v.shape)}")
+    if not isinstance(weights, Tensor) or weights.shape != (len(u),):
+        raise ValueError(f"weights must be a tensor of shape ({len(u)},), got {getattr(weights, 'shape', weights)}")
+    if (weights < 0).any():
+        raise ValueError("weights must be non-negative")
+    u, v, w = u.double(), v.double(), weights.double()
+    denominator = (w * (v ** 2).sum(1)).sum()
+    if not float(denominator) > 0:
+        raise ValueError("v must be non-zero where the weights are positive")
+    return float(((w * ((u - v) ** 2).sum(1)).sum() / denominator).sqrt())
+
+
+def _contour_density(ax: Axes, points: Tensor, n: int, log_density: LogDensity) -> None:
+    if callable(log_density):
+        lo, hi = points.min(0).values, points.max(0).values
+        points, n = grid_2d((float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1])), n=120), 120
+        with torch.no_grad():
+            log_density = log_density(points.to(lo.dtype))
+    if not isinstance(log_density, Tensor) or log_density.shape != (len(points),):
+        raise ValueError(f"log_density must be a function (M, 2) -> (M,) or a tensor of shape ({len(points)},), "
+                         f"got {getattr(log_density, 'shape', type(log_density).__name__)}")
+    p = points.detach().cpu().double().numpy()
+    dens = log_density.detach().cpu().double().exp().numpy().reshape(n, n)
+    ax.contourf(p[:, 0].reshape(n, n), p[:, 1].reshape(n, n), dens, levels=10, cmap="Blues", alpha=0.8)
+
+
+def plot_field(points: Tensor, field: Tensor, ax: Axes | None = None, log_density: LogDensity | None = None,
+               title: str | None = None, scale: float | None = None, color: str = "C3") -> Axes:
+    """Quiver plot of a (N, 2) field at (N, 2) grid points from ``grid_2d``, over the filled
+    contours of the density exp(log_density) if given: either a function (M, 2) -> (M,), drawn on a
+    fine 120 x 120 grid, or a tensor (N,) of values at ``points``. Arrows are drawn in data units
+    times ``scale`` (default: the longest arrow is 1.5 grid steps); pass one ``scale`` to compare
+    panels."""
+    _check_field(points, "points")
+    _check_field(field, "field")
+    if field.shape != points.shape:
+        raise ValueError(f"field {tuple(field.shape)} and points {tuple(points.shape)} must match")
+    n = int(round(len(points) ** 0.5))
+    if n * n != len(points):
+        raise ValueError(f"points must be an n x n grid from grid_2d, got {len(points)} points")
+    p, f = points.detach().cpu().double().numpy(), field.detach().cpu().double().numpy()
+    step = float(np.abs(np.diff(p[:n, 0])).max())
+    if scale is None:
+        scale = 1.5 * step / max(float(np.linalg.norm(f, axis=1).max()), 1e-12)
+    ax = plt.subplots(figsize=(4.5, 4.5))[1] if ax is None else ax
+    if log_density is not None:
+        _contour_density(ax, points, n, log_density)
+    ax.quiver(p[:, 0], p[:, 1], scale * f[:, 0], scale * f[:, 1], color=color,
+              angles="xy", scale_units="xy", scale=1, width=0.004)
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_fields(points: Tensor, fields: dict[str, Tensor], log_density: LogDensity | None = None,
+                axes: list[Axes] | np.ndarray | None = None) -> list[Axes]:
+    """Side-by-side quiver plots of several (N, 2) fields on one grid, all drawn to ONE arrow scale
+    (the longest arrow of all is 1.5 grid steps), so lengths compare across panels. ``axes``: one
+    per field, or None for a new row of panels. Returns the axes."""
+    if not isinstance(fields, dict) or not fields:
+        raise ValueError("fields must be a non-empty dict {title: (N, 2) field}")
+    for title, f in fields.items():
+        _check_field(f, f"field {title!r}")
+    _check_field(points, "points")
+    if axes is None:
+        axes = plt.subplots(1, len(fields), figsize=(4.2 * len(fields), 4.2), squeeze=False)[1][0]
+    axes = list(np.ravel(axes))
+    if len(axes) != len(fields):
+        raise ValueError(f"need one axes per field: {len(fields)} fields, {len(axes)} axes")
+    n = int(round(len(points) ** 0.5))
+    step = float((points[:, 0].max() - points[:, 0].min()) / max(n - 1, 1))
+    longest = max(float(f.norm(dim=1).max()) for f in fields.values())
+    scale = 1.5 * step / max(longest, 1e-12)
+    for ax, (title, f) in zip(axes, fields.items()):
+        plot_field(points, f, ax=ax, log_density=log_density, title=title, scale=scale)
+    return axes

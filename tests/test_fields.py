@@ -1,0 +1,204 @@
+"""aebook.fields: grid, DAE field, smoothed mixture (checked by quadrature), cosine, quiver plots."""
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+matplotlib.use("agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from aebook.fields import (grid_2d, plot_field, plot_fields, reconstruction_field,  # noqa: E402
+                           smoothed_mixture, weighted_mean_cosine, weighted_relative_error)
+from aebook.toy import GaussianMixture2D, gaussian_mixture  # noqa: E402
+
+
+@pytest.fixture
+def mixture():
+    return GaussianMixture2D(means=torch.tensor([[0.0, 0.0], [2.0, 1.0]], dtype=torch.float64),
+                             stds=torch.tensor([0.4, 0.7], dtype=torch.float64),
+                             weights=torch.tensor([0.6, 0.4], dtype=torch.float64))
+
+
+# --- grid_2d -------------------------------------------------------------------------------------
+
+def test_grid_order_bounds_and_meshgrid_layout():
+    pts = grid_2d((-1.0, 2.0), (0.0, 1.0), n=4)
+    assert pts.shape == (16, 2)
+    xs, ys = np.meshgrid(np.linspace(-1, 2, 4), np.linspace(0, 1, 4))  # numpy's "xy" layout
+    np.testing.assert_allclose(pts[:, 0].reshape(4, 4).numpy(), xs, atol=1e-6)
+    np.testing.assert_allclose(pts[:, 1].reshape(4, 4).numpy(), ys, atol=1e-6)
+    assert not (grid_2d(n=24) == 0).all(1).any()  # an even n keeps the origin off the grid
+
+
+@pytest.mark.parametrize("kwargs", [dict(xlim=(1.0, 0.0)), dict(ylim=(0.0,)), dict(n=1), dict(n=2.5)])
+def test_grid_bad_inputs(kwargs):
+    with pytest.raises(ValueError):
+        grid_2d(**kwargs)
+
+
+# --- reconstruction_field ------------------------------------------------------------------------
+
+def test_reconstruction_field_of_a_linear_map_and_mode_restored():
+    lin = nn.Linear(2, 2)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[0.5, 0.2], [-0.1, 0.9]]))
+        lin.bias.copy_(torch.tensor([0.3, -0.2]))
+    model = nn.Sequential(lin, nn.Dropout(0.5))  # dropout would randomise r if not in eval mode
+    model.train()
+    x = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    field = reconstruction_field(model, x)
+    expected = x @ (lin.weight.detach() - torch.eye(2)).T + lin.bias.detach()
+    torch.testing.assert_close(field, expected)
+    assert model.training and not field.requires_grad
+
+
+def test_reconstruction_field_bad_inputs():
+    with pytest.raises(TypeError):
+        reconstruction_field(lambda x: x, torch.zeros(3, 2))
+    with pytest.raises(ValueError):
+        reconstruction_field(nn.Linear(3, 3), torch.zeros(3, 3))
+    with pytest.raises(ValueError):
+        reconstruction_field(nn.Linear(2, 3), torch.zeros(3, 2))
+
+
+# --- smoothed_mixture: p_sigma = p * N(0, sigma^2 I), and Tweedie's formula ------------------------
+
+def _quadrature(mixture, x0, sigma):
+    """p_sigma(x0) and E[x | x_tilde = x0] by brute-force 2-D quadrature over the clean x, on the
+    square x0 +- 7 sigma where the noise kernel lives."""
+    step = sigma / 25
+    g = torch.arange(-7 * sigma, 7 * sigma, step, dtype=torch.float64) + step / 2
+    y = torch.cartesian_prod(g, g) + x0                                   # candidate clean points
+    kernel = torch.exp(-((y - x0) ** 2).sum(1) / (2 * sigma ** 2)) / (2 * math.pi * sigma ** 2)
+    joint = mixture.log_prob(y).exp() * kernel * step ** 2
+    return joint.sum(), (joint[:, None] * y).sum(0) / joint.sum()
+
+
+@pytest.mark.parametrize("sigma", [0.3, 1.0])
+def test_smoothed_mixture_is_the_convolution_and_satisfies_tweedie(mixture, sigma):
+    smooth = smoothed_mixture(mixture, sigma)
+    torch.testing.assert_close(smooth.means, mixture.means)
+    torch.testing.assert_close(smooth.weights, mixture.weights)
+    for x0 in torch.tensor([[0.5, 0.2], [2.5, 0.0], [-1.0, 1.5]], dtype=torch.float64):
+        density, posterior_mean = _quadrature(mixture, x0, sigma)
+        assert float(smooth.log_prob(x0[None]).exp()) == pytest.approx(float(density), rel=1e-4)
+        # The optimal DAE for Gaussian noise: E[x | x_tilde] - x_tilde = sigma^2 grad log p_sigma(x_tilde).
+        torch.testing.assert_close(posterior_mean - x0, sigma ** 2 * smooth.score(x0[None])[0], rtol=1e-4, atol=1e-6)
+
+
+def test_smoothed_mixture_sigma_zero_and_bad_inputs(mixture):
+    torch.testing.assert_close(smoothed_mixture(mixture, 0.0).stds, mixture.stds)
+    with pytest.raises(TypeError):
+        smoothed_mixture("mixture", 0.1)
+    with pytest.raises(ValueError):
+        smoothed_mixture(mixture, -0.1)
+
+
+# --- weighted_mean_cosine ------------------------------------------------------------------------
+
+def test_weighted_mean_cosine_matches_numpy():
+    rng = np.random.default_rng(0)
+    u, v, w = rng.normal(size=(30, 2)), rng.normal(size=(30, 2)), rng.uniform(size=30)
+    cos = (u * v).sum(1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
+    got = weighted_mean_cosine(torch.tensor(u), torch.tensor(v), torch.tensor(w))
+    assert got == pytest.approx(float((w * cos).sum() / w.sum()), rel=1e-12)
+
+
+def test_weighted_mean_cosine_ignores_magnitude_and_zero_weights():
+    u = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    assert weighted_mean_cosine(u, 5 * u, torch.ones(3)) == pytest.approx(1.0)
+    assert weighted_mean_cosine(u, -u, torch.ones(3)) == pytest.approx(-1.0)
+    v = torch.tensor([[3.0, 0.0], [0.0, 1.0], [-1.0, -1.0]])  # last point disagrees, weight 0
+    assert weighted_mean_cosine(u, v, torch.tensor([1.0, 1.0, 0.0])) == pytest.approx(1.0)
+    assert weighted_mean_cosine(u, torch.zeros(3, 2), torch.ones(3)) == 0.0
+
+
+@pytest.mark.parametrize("u, v, w", [(torch.ones(3, 2), torch.ones(4, 2), torch.ones(3)),
+                                     (torch.ones(3, 3), torch.ones(3, 3), torch.ones(3)),
+                                     (torch.ones(3, 2), torch.ones(3, 2), torch.ones(2)),
+                                     (torch.ones(3, 2), torch.ones(3, 2), -torch.ones(3)),
+                                     (torch.ones(3, 2), torch.ones(3, 2), torch.zeros(3))])
+def test_weighted_mean_cosine_bad_inputs(u, v, w):
+    with pytest.raises(ValueError):
+        weighted_mean_cosine(u, v, w)
+
+
+def test_weighted_mean_cosine_type_error():
+    with pytest.raises(TypeError):
+        weighted_mean_cosine(np.ones((3, 2)), torch.ones(3, 2), torch.ones(3))
+
+
+# --- weighted_relative_error ---------------------------------------------------------------------
+
+def test_weighted_relative_error_matches_numpy_and_sees_lengths():
+    rng = np.random.default_rng(1)
+    u, v, w = rng.normal(size=(25, 2)), rng.normal(size=(25, 2)), rng.uniform(size=25)
+    ref = np.sqrt((w * ((u - v) ** 2).sum(1)).sum() / (w * (v ** 2).sum(1)).sum())
+    assert weighted_relative_error(torch.tensor(u), torch.tensor(v), torch.tensor(w)) == pytest.approx(ref, rel=1e-12)
+    v = torch.tensor(v)
+    assert weighted_relative_error(v, v, torch.ones(25)) == 0.0
+    assert weighted_relative_error(0.5 * v, v, torch.ones(25)) == pytest.approx(0.5)  # cosine would say 1
+
+
+@pytest.mark.parametrize("u, v, w", [(torch.ones(3, 2), torch.ones(4, 2), torch.ones(3)),
+                                     (torch.ones(3, 2), torch.ones(3, 2), torch.ones(2)),
+                                     (torch.ones(3, 2), torch.ones(3, 2), -torch.ones(3)),
+                                     (torch.ones(3, 2), torch.zeros(3, 2), torch.ones(3))])
+def test_weighted_relative_error_bad_inputs(u, v, w):
+    with pytest.raises(ValueError):
+        weighted_relative_error(u, v, w)
+
+
+# --- plot_field / plot_fields --------------------------------------------------------------------
+
+def test_plot_fields_draws_every_arrow_to_one_scale():
+    pts = grid_2d(n=6)
+    mix = gaussian_mixture()
+    score = mix.score(pts)
+    axes = plot_fields(pts, {"a": score, "b": 0.5 * score}, log_density=mix.log_prob(pts))
+    assert len(axes) == 2 and [ax.get_title() for ax in axes] == ["a", "b"]
+    quivers = [next(c for c in ax.collections if isinstance(c, matplotlib.quiver.Quiver)) for ax in axes]
+    assert quivers[0].U.size == 36
+    np.testing.assert_allclose(quivers[1].U, 0.5 * quivers[0].U, rtol=1e-6)  # shared scale
+    step = 7 / 5
+    lengths = np.hypot(quivers[0].U, quivers[0].V)
+    assert lengths.max() == pytest.approx(1.5 * step, rel=1e-6)
+    plt.close("all")
+
+
+def test_plot_field_on_given_axes_and_bad_inputs():
+    pts = grid_2d(n=4)
+    fig, ax = plt.subplots()
+    assert plot_field(pts, torch.ones(16, 2), ax=ax, title="t") is ax
+    with pytest.raises(ValueError):
+        plot_field(pts, torch.ones(15, 2))
+    with pytest.raises(ValueError):
+        plot_field(pts[:15], torch.ones(15, 2))  # not a square grid
+    with pytest.raises(ValueError):
+        plot_field(pts, torch.ones(16, 2), log_density=torch.ones(3))
+    with pytest.raises(ValueError):
+        plot_field(pts, torch.ones(16, 2), log_density=lambda x: x)  # (M, 2), not (M,)
+    with pytest.raises(ValueError):
+        plot_fields(pts, {})
+    with pytest.raises(ValueError):
+        plot_fields(pts, {"a": torch.ones(16, 2)}, axes=[ax, ax])
+    plt.close("all")
+
+
+def test_plot_field_contours_a_log_density_function_on_a_fine_grid():
+    mix = gaussian_mixture()
+    pts = grid_2d(n=4)
+    seen = []
+
+    def log_p(x):
+        seen.append(x.shape)
+        return mix.log_prob(x)
+
+    ax = plot_field(pts, mix.score(pts), log_density=log_p)
+    assert seen == [(120 * 120, 2)]
+    filled = [c for c in ax.collections if not isinstance(c, matplotlib.quiver.Quiver)]
+    assert filled, "no density contours drawn"
+    plt.close("all")
