@@ -20,8 +20,8 @@ It is computed two ways:
 
 The module also measures what the penalty does (singular values of J_f, contraction ratios), the
 noisy reconstruction error of a denoising autoencoder (DLB §14.5.1; Alain & Bengio 2014,
-``alain2014regularized``), and provides the tied-weight autoencoder that blocks the scaling
-loophole of DLB §14.7.
+``alain2014regularized``). The tied-weight autoencoder that blocks the scaling
+loophole of DLB §14.7 is ``aebook.models.tied_autoencoder``.
 """
 from __future__ import annotations
 
@@ -211,32 +211,3 @@ def noisy_reconstruction_error(model: nn.Module, x: Tensor, sigma: float, n_samp
         eps = sigma * eps.to(x.device)
         total += ((model(x + eps) - target) ** 2).sum(1) + ((model(x - eps) - target) ** 2).sum(1)
     return total / (2 * n_samples)
-
-
-class TiedDecoder(nn.Module):
-    """g(h) = s(W^T h + c), sharing W with the encoder's nn.Linear: the tied weights of DLB §14.7
-    that stop the encoder shrinking by eps while the decoder grows by 1/eps."""
-
-    def __init__(self, encoder_linear: nn.Linear, out_activation: nn.Module | None = None) -> None:
-        super().__init__()
-        if not isinstance(encoder_linear, nn.Linear):
-            raise TypeError(f"encoder_linear must be nn.Linear, got {type(encoder_linear).__name__}")
-        self.tied = encoder_linear  # registered twice in the model; parameters() counts W once
-        self.bias = nn.Parameter(torch.zeros(encoder_linear.in_features))
-        self.out_activation = out_activation or nn.Identity()
-
-    def forward(self, h: Tensor) -> Tensor:
-        """(N, k) -> (N, D)."""
-        return self.out_activation(h @ self.tied.weight + self.bias)  # (N, k) @ (k, D)
-
-
-def tied_autoencoder(input_dim: int, code_dim: int, activation: type[nn.Module] | None = nn.Sigmoid,
-                     out_activation: type[nn.Module] | None = nn.Sigmoid) -> Autoencoder:
-    """h = s(W x + b), r = s_out(W^T h + c): the one-layer CAE of Rifai et al. 2011
-    (rifai2011contractive). ``activation=None`` gives a linear encoder."""
-    if not all(isinstance(n, int) and n > 0 for n in (input_dim, code_dim)):
-        raise ValueError(f"input_dim and code_dim must be positive ints, got {input_dim!r}, {code_dim!r}")
-    linear = nn.Linear(input_dim, code_dim)
-    encoder = nn.Sequential(linear, activation()) if activation is not None else nn.Sequential(linear)
-    decoder = TiedDecoder(linear, out_activation() if out_activation is not None else None)
-    return Autoencoder(encoder, decoder)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor, nn
 
 
@@ -81,6 +82,35 @@ class LinearAutoencoder(Autoencoder):
     def decoder_weight(self) -> Tensor:
         """W_d, shape (D, k): its columns span the subspace the model reconstructs into."""
         return self.decoder.weight
+
+
+class TiedDecoder(nn.Module):
+    """g(h) = s(W^T h + c), sharing W with the encoder's nn.Linear: the tied weights of DLB §14.7
+    that stop the encoder shrinking by eps while the decoder grows by 1/eps."""
+
+    def __init__(self, encoder_linear: nn.Linear, out_activation: nn.Module | None = None) -> None:
+        super().__init__()
+        if not isinstance(encoder_linear, nn.Linear):
+            raise TypeError(f"encoder_linear must be nn.Linear, got {type(encoder_linear).__name__}")
+        self.tied = encoder_linear  # registered twice in the model; parameters() counts W once
+        self.bias = nn.Parameter(torch.zeros(encoder_linear.in_features))
+        self.out_activation = out_activation or nn.Identity()
+
+    def forward(self, h: Tensor) -> Tensor:
+        """(N, k) -> (N, D)."""
+        return self.out_activation(h @ self.tied.weight + self.bias)  # (N, k) @ (k, D)
+
+
+def tied_autoencoder(input_dim: int, code_dim: int, activation: type[nn.Module] | None = nn.Sigmoid,
+                     out_activation: type[nn.Module] | None = nn.Sigmoid) -> Autoencoder:
+    """h = s(W x + b), r = s_out(W^T h + c): the one-layer CAE of Rifai et al. 2011
+    (rifai2011contractive). ``activation=None`` gives a linear encoder."""
+    if not all(isinstance(n, int) and n > 0 for n in (input_dim, code_dim)):
+        raise ValueError(f"input_dim and code_dim must be positive ints, got {input_dim!r}, {code_dim!r}")
+    linear = nn.Linear(input_dim, code_dim)
+    encoder = nn.Sequential(linear, activation()) if activation is not None else nn.Sequential(linear)
+    decoder = TiedDecoder(linear, out_activation() if out_activation is not None else None)
+    return Autoencoder(encoder, decoder)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -6,6 +6,7 @@ from torch import nn
 
 import aebook
 from aebook import jacobian as jac
+from aebook.models import tied_autoencoder
 
 D, K = 7, 4
 
@@ -61,7 +62,7 @@ def test_jacobian_against_finite_differences_and_shape(x):
 
 
 def test_penalty_reduction_sum_over_entries_mean_over_batch(x):
-    model = jac.tied_autoencoder(D, K).double()
+    model = tied_autoencoder(D, K).double()
     per_example = finite_difference_jacobian(model.encoder, x).pow(2).sum((1, 2))
     for method in ("closed", "autograd", "auto"):
         p = jac.contractive_penalty(model, x, method)
@@ -72,7 +73,7 @@ def test_penalty_reduction_sum_over_entries_mean_over_batch(x):
 
 
 def test_autograd_penalty_works_under_no_grad_and_in_evaluate(x):
-    model = jac.tied_autoencoder(D, K).double()
+    model = tied_autoencoder(D, K).double()
     expected = jac.contractive_penalty(model, x, "closed").detach()
     with torch.no_grad():
         torch.testing.assert_close(jac.contractive_penalty(model, x, "autograd"), expected)
@@ -85,7 +86,7 @@ def test_autograd_penalty_works_under_no_grad_and_in_evaluate(x):
 
 
 def test_autograd_penalty_gradients_match_closed_form(x):
-    model = jac.tied_autoencoder(D, K).double()
+    model = tied_autoencoder(D, K).double()
     params = list(model.encoder.parameters())
     g_auto = torch.autograd.grad(jac.contractive_penalty(model, x, "autograd"), params)
     g_closed = torch.autograd.grad(jac.contractive_penalty(model, x, "closed"), params)
@@ -99,13 +100,13 @@ def test_contractive_loss_and_training_contracts():
     x = torch.rand(256, 20, generator=g)
     loss0, loss1 = jac.contractive_loss(0.0), jac.contractive_loss(2.0)
     torch.manual_seed(0)
-    model = jac.tied_autoencoder(20, 8)
+    model = tied_autoencoder(20, 8)
     torch.testing.assert_close(loss0(model, x), aebook.squared_error(model, x))
     torch.testing.assert_close(loss1(model, x), aebook.squared_error(model, x) + 2.0 * jac.contractive_penalty(model, x))
     norms = []
     for loss in (loss0, loss1):
         torch.manual_seed(0)
-        m = jac.tied_autoencoder(20, 8)
+        m = tied_autoencoder(20, 8)
         aebook.fit(m, x, loss=loss, epochs=20, batch_size=64, lr=1e-2, progress=False)
         norms.append(float(jac.contractive_penalty(m, x).detach()))
     assert norms[1] < 0.5 * norms[0], norms
@@ -119,7 +120,7 @@ def test_contractive_loss_bad_inputs(x):
         jac.contractive_loss(1.0, reconstruction="mse")
     with pytest.raises(ValueError):
         jac.contractive_loss(1.0, method="exact")
-    model = jac.tied_autoencoder(D, K).double()
+    model = tied_autoencoder(D, K).double()
     with pytest.raises(ValueError):
         jac.contractive_penalty(model, x, method="exact")
     with pytest.raises(TypeError):
@@ -205,7 +206,7 @@ def test_noisy_reconstruction_error_is_exact_in_expectation_for_a_linear_model(x
 
 def test_tied_autoencoder_shares_its_weight(x):
     torch.manual_seed(0)
-    model = jac.tied_autoencoder(D, K).double()
+    model = tied_autoencoder(D, K).double()
     assert aebook.count_parameters(model) == D * K + K + D  # W once, two biases
     w, b = model.encoder[0].weight, model.encoder[0].bias
     h = torch.sigmoid(x @ w.T + b)
@@ -213,10 +214,10 @@ def test_tied_autoencoder_shares_its_weight(x):
     torch.testing.assert_close(model(x), torch.sigmoid(h @ w + model.decoder.bias))
     model(x).sum().backward()
     assert w.grad is not None and w.grad.abs().sum() > 0
-    linear = jac.tied_autoencoder(D, K, activation=None, out_activation=None).double()
+    linear = tied_autoencoder(D, K, activation=None, out_activation=None).double()
     wl = linear.encoder[0].weight
     torch.testing.assert_close(linear(x), (x @ wl.T + linear.encoder[0].bias) @ wl + linear.decoder.bias)
     with pytest.raises(ValueError):
-        jac.tied_autoencoder(D, 0)
+        tied_autoencoder(D, 0)
     with pytest.raises(TypeError):
-        jac.TiedDecoder(nn.Sigmoid())
+        aebook.TiedDecoder(nn.Sigmoid())
