@@ -1,0 +1,263 @@
+"""Learning manifolds with autoencoders: tangents from Jacobians, and the k-NN graph's short circuits.
+
+DLB §14.6 (Goodfellow et al. 2016, key ``goodfellow2016deep``). An autoencoder r = g(f(x)) trained
+near a manifold maps points onto it, so r(x) - x points toward the manifold, and the Jacobian
+J_r(x) = dr/dx (D x D) has large singular values along the manifold's tangent directions and
+small ones across it (Rifai et al. 2011, key ``rifai2011manifold``; Alain & Bengio 2014, key
+``alain2014regularized``). Tangents are estimated two ways: the leading right singular vectors of
+J_r, or the columns of the decoder's Jacobian dg/dh at h = f(x) (D x k for a k-unit code).
+Nonparametric manifold learners (Isomap, ``tenenbaum2000global``; LLE, ``roweis2000nonlinear``)
+build a k-nearest-neighbour graph, whose edges can jump between folds when samples are few.
+
+Also here: an ensemble of small MLP autoencoders trained in one batched pass (restarts for a
+non-convex fit, selected by reconstruction error), and the two figures of the chapter.
+"""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from torch import Tensor, nn
+from torch.func import jacrev, vmap
+
+from .models import Autoencoder, mlp_autoencoder
+
+
+def _check_batch(x: Tensor, name: str = "x", dim: int | None = None) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 2 or len(x) == 0 or (dim is not None and x.shape[1] != dim):
+        want = f"(N, {dim})" if dim is not None else "(N, D)"
+        raise ValueError(f"{name} must be a non-empty {want} tensor, got shape {tuple(x.shape)}")
+
+
+# --- an ensemble of autoencoders, trained together ------------------------------------------------
+
+class StackedLinear(nn.Module):
+    """R independent linear layers in one batched matmul: (R, N, a) -> (R, N, b).
+
+    Each member is initialised like ``nn.Linear`` (weights and biases uniform in +-1/sqrt(a))."""
+
+    def __init__(self, n_models: int, in_features: int, out_features: int) -> None:
+        super().__init__()
+        bound = 1 / math.sqrt(in_features)
+        self.weight = nn.Parameter(torch.empty(n_models, in_features, out_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(n_models, 1, out_features).uniform_(-bound, bound))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.baddbmm(self.bias, x, self.weight)  # (R, N, a) @ (R, a, b) + (R, 1, b)
+
+
+def _stacked_mlp(n_models: int, sizes: list[int], activation: type[nn.Module]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(StackedLinear(n_models, a, b))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class AutoencoderEnsemble(nn.Module):
+    """R MLP autoencoders input_dim -> *hidden -> code_dim -> *reversed(hidden) -> input_dim with
+    linear outputs, evaluated together: x (N, D) -> r (R, N, D). Adam treats every parameter entry
+    separately, so training the sum of the members' losses trains R independent restarts at once.
+    ``member(i)`` returns member i as a plain ``Autoencoder``."""
+
+    def __init__(self, n_models: int, input_dim: int, hidden: list[int], code_dim: int,
+                 activation: type[nn.Module] = nn.SiLU) -> None:
+        super().__init__()
+        sizes = [input_dim, *hidden, code_dim]
+        if not isinstance(n_models, int) or n_models < 1 or any(not isinstance(s, int) or s < 1 for s in sizes):
+            raise ValueError(f"need n_models >= 1 and positive int sizes, got {n_models!r} and {sizes}")
+        self.n_models, self.input_dim, self.hidden = n_models, input_dim, list(hidden)
+        self.code_dim, self.activation = code_dim, activation
+        self.encoder = _stacked_mlp(n_models, sizes, activation)
+        self.decoder = _stacked_mlp(n_models, sizes[::-1], activation)
+
+    def _stack(self, x: Tensor, dim: int) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
+        if x.ndim == 2 and x.shape[1] == dim:
+            return x.expand(self.n_models, *x.shape)  # (N, d) -> (R, N, d), no copy
+        if x.ndim == 3 and x.shape[0] == self.n_models and x.shape[2] == dim:
+            return x
+        raise ValueError(f"expected (N, {dim}) or ({self.n_models}, N, {dim}), got {tuple(x.shape)}")
+
+    def encode(self, x: Tensor) -> Tensor:
+        """h = f(x): (N, D) or (R, N, D) -> (R, N, k)."""
+        return self.encoder(self._stack(x, self.input_dim))
+
+    def decode(self, h: Tensor) -> Tensor:
+        """r = g(h): (N, k) or (R, N, k) -> (R, N, D)."""
+        return self.decoder(self._stack(h, self.code_dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """r = g(f(x)): (N, D) -> (R, N, D)."""
+        return self.decode(self.encode(x))
+
+    def member(self, i: int) -> Autoencoder:
+        """Member i as an ``Autoencoder`` of ``nn.Linear`` layers, a copy with the same outputs."""
+        if not isinstance(i, int) or not 0 <= i < self.n_models:
+            raise ValueError(f"i must be an int in 0..{self.n_models - 1}, got {i!r}")
+        model = mlp_autoencoder(self.input_dim, self.hidden, self.code_dim, self.activation, out_activation=None)
+        stacked = [m for m in [*self.encoder, *self.decoder] if isinstance(m, StackedLinear)]
+        linear = [m for m in [*model.encoder, *model.decoder] if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for s, lin in zip(stacked, linear):
+                lin.weight.copy_(s.weight[i].T)  # nn.Linear stores (out, in)
+                lin.bias.copy_(s.bias[i, 0])
+        return model.to(self.encoder[0].weight.device).eval()
+
+
+def ensemble_squared_error(model: AutoencoderEnsemble, x: Tensor) -> Tensor:
+    """Training loss for ``aebook.fit``: ||r - x||^2 SUMMED over features, MEANED over the batch,
+    and SUMMED over the R members (so each member's gradient is that of its own loss): scalar."""
+    return ((model(x) - x) ** 2).sum(-1).mean(-1).sum()
+
+
+@torch.no_grad()
+def member_errors(model: AutoencoderEnsemble, x: Tensor) -> Tensor:
+    """Each member's ||r - x||^2 summed over features, averaged over x's rows: shape (R,)."""
+    _check_batch(x, dim=model.input_dim)
+    return ((model(x) - x) ** 2).sum(-1).mean(-1)
+
+
+# --- Jacobians and tangents ----------------------------------------------------------------------
+
+def reconstruction_jacobian(model: nn.Module, x: Tensor) -> Tensor:
+    """J_r(x) = d r / d x for r = model(x), one D x D matrix per point: (N, D) -> (N, D, D).
+
+    DLB §14.6; by autograd (``torch.func.jacrev``, vectorised over the batch by ``vmap``).
+    Returned detached: it is for analysis, not for training through."""
+    _check_batch(x)
+    return vmap(jacrev(model))(x).detach()
+
+
+def decoder_tangents(model: Autoencoder, x: Tensor) -> Tensor:
+    """dg/dh at h = f(x): the k columns span the decoded manifold's tangent space at r(x).
+
+    DLB §14.6 (the decoder maps code space onto the manifold). (N, D) -> (N, D, k), detached."""
+    _check_batch(x)
+    if not isinstance(model, Autoencoder):
+        raise TypeError(f"model must be an aebook Autoencoder, got {type(model).__name__}")
+    h = model.encode(x).detach()  # (N, k)
+    return vmap(jacrev(model.decode))(h).detach()
+
+
+def jacobian_tangents(model: nn.Module, x: Tensor, dim: int) -> tuple[Tensor, Tensor]:
+    """Singular values s (N, D), descending, of J_r(x), and its ``dim`` leading right singular
+    vectors (N, D, dim): the directions of input space that r keeps, an estimate of the tangent
+    space (DLB §14.6; Rifai et al. 2011, ``rifai2011manifold``)."""
+    jac = reconstruction_jacobian(model, x)  # (N, D, D)
+    if not isinstance(dim, int) or not 1 <= dim <= jac.shape[-1]:
+        raise ValueError(f"dim must be an int in 1..{jac.shape[-1]}, got {dim!r}")
+    _, s, vh = torch.linalg.svd(jac)
+    return s, vh[:, :dim, :].transpose(1, 2)
+
+
+def subspace_angles(a: Tensor, b: Tensor) -> Tensor:
+    """Principal angles in degrees, ascending, between the column spaces of a[i] (D, p) and b[i]
+    (D, q), point by point: (N, D, p), (N, D, q) -> (N, min(p, q)). A (N, D) input is one column.
+
+    The batched form of ``aebook.metrics.principal_angles`` (Bjorck & Golub 1973)."""
+    a, b = (m[..., None] if isinstance(m, Tensor) and m.ndim == 2 else m for m in (a, b))
+    for name, m in (("a", a), ("b", b)):
+        if not isinstance(m, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(m).__name__}")
+        if m.ndim != 3 or m.shape[1] < m.shape[2]:
+            raise ValueError(f"{name} must be (N, D, p) with p <= D, got {tuple(m.shape)}")
+    if a.shape[:2] != b.shape[:2]:
+        raise ValueError(f"a and b must share N and D, got {tuple(a.shape)} and {tuple(b.shape)}")
+    qa, qb = torch.linalg.qr(a.double())[0], torch.linalg.qr(b.double())[0]
+    s = torch.linalg.svdvals(qa.transpose(1, 2) @ qb).clamp(-1.0, 1.0)  # (N, min(p, q)), descending
+    return torch.rad2deg(torch.arccos(s))
+
+
+# --- distances to the manifold and the k-NN graph ------------------------------------------------
+
+def nearest_on_manifold(x: Tensor, clean: Tensor) -> tuple[Tensor, Tensor]:
+    """For each row of x (N, D), the nearest of the dense manifold points ``clean`` (M, D) and
+    its distance: ((N, D), (N,)). Approximates the projection onto the manifold."""
+    _check_batch(x)
+    _check_batch(clean, "clean", x.shape[1])
+    d, idx = torch.cdist(x, clean).min(1)
+    return clean[idx], d
+
+
+def knn_edges(x: Tensor, k: int) -> Tensor:
+    """The directed k-nearest-neighbour graph of the rows of x (N, D), as (N * k, 2) index pairs
+    (i, j): j is one of the k points nearest to i, i itself excluded. The graph Isomap and LLE build."""
+    _check_batch(x)
+    if not isinstance(k, int) or not 1 <= k < len(x):
+        raise ValueError(f"k must be an int in 1..{len(x) - 1}, got {k!r}")
+    d = torch.cdist(x, x)
+    d.fill_diagonal_(float("inf"))
+    j = d.topk(k, dim=1, largest=False).indices  # (N, k)
+    return torch.stack([torch.arange(len(x)).repeat_interleave(k), j.reshape(-1)], 1)
+
+
+def fold_jumps(x: Tensor, t: Tensor, k: int, jump: float) -> float:
+    """Fraction of the k-NN graph's edges whose ends lie more than ``jump`` apart in the manifold
+    coordinate t (N,): edges that short-circuit between folds (DLB §14.6, fig. 14.8)."""
+    edges = knn_edges(x, k)
+    if not isinstance(t, Tensor) or t.shape != (len(x),):
+        raise ValueError(f"t must be a tensor of shape ({len(x)},), got {getattr(t, 'shape', type(t).__name__)}")
+    return float(((t[edges[:, 0]] - t[edges[:, 1]]).abs() > jump).float().mean())
+
+
+def spearman(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
+    """Spearman's rank correlation of two (N,) sequences (ranks by sorting; ties broken by order,
+    which is exact for continuous data). 1 or -1 when one is a monotone function of the other."""
+    a, b = (torch.as_tensor(np.asarray(v, dtype=np.float64)) for v in (a, b))
+    if a.ndim != 1 or a.shape != b.shape or len(a) < 2:
+        raise ValueError(f"expected two sequences of one length >= 2, got {tuple(a.shape)} and {tuple(b.shape)}")
+    ra, rb = (v.argsort().argsort().double() for v in (a, b))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return float((ra * rb).sum() / (ra.norm() * rb.norm()))
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+def plot_field(points: Tensor, field: Tensor, ax: Axes | None = None, curve: Tensor | None = None,
+               scale: float = 1.0) -> Axes:
+    """Arrows ``field`` (N, 2), e.g. r(x) - x, drawn from ``points`` (N, 2) at ``scale`` times their
+    length in data units, over the manifold ``curve`` (M, 2) if given."""
+    _check_batch(points, "points", 2)
+    _check_batch(field, "field", 2)
+    if field.shape != points.shape:
+        raise ValueError(f"field {tuple(field.shape)} and points {tuple(points.shape)} must match")
+    ax = plt.subplots(figsize=(5, 5))[1] if ax is None else ax
+    if curve is not None:
+        _check_batch(curve, "curve", 2)
+        ax.scatter(*curve.detach().cpu().T, s=1, color="0.6", rasterized=True)
+    p, f = points.detach().cpu().numpy(), scale * field.detach().cpu().numpy()
+    ax.quiver(p[:, 0], p[:, 1], f[:, 0], f[:, 1], color="C3", angles="xy", scale_units="xy", scale=1,
+              width=0.004)
+    ax.set_aspect("equal")
+    ax.set(xlabel="$x_1$", ylabel="$x_2$")
+    return ax
+
+
+def plot_tangents(points: Tensor, tangents: dict[str, Tensor], ax: Axes | None = None,
+                  length: float = 0.1) -> Axes:
+    """Short segments of half-length ``length`` centred on ``points`` (N, 2), along each named
+    (N, 2) direction field in ``tangents`` (e.g. {"true": ..., "autoencoder": ...})."""
+    _check_batch(points, "points", 2)
+    ax = plt.subplots(figsize=(5, 5))[1] if ax is None else ax
+    p = points.detach().cpu()
+    for i, (name, v) in enumerate(tangents.items()):
+        _check_batch(v, name, 2)
+        if v.shape != points.shape:
+            raise ValueError(f"tangents {name!r} have shape {tuple(v.shape)}, points {tuple(points.shape)}")
+        u = length * v.detach().cpu() / v.detach().cpu().norm(dim=1, keepdim=True)
+        seg = torch.stack([p - u, p + u], 1).numpy()  # (N, 2 ends, 2)
+        style = dict(color=f"C{i}", lw=4.0 if i == 0 else 1.5, ls="-" if i < 2 else (0, (2, 1.5)))
+        ax.plot(seg[..., 0].T, seg[..., 1].T, alpha=0.5 if i == 0 else 1.0, **style)  # first: thick
+        ax.plot([], [], label=name, **style)
+    ax.set_aspect("equal")
+    ax.legend(frameon=False, fontsize="small")
+    ax.set(xlabel="$x_1$", ylabel="$x_2$")
+    return ax

@@ -1,0 +1,253 @@
+"""aebook.manifold: the autoencoder ensemble, Jacobians and tangents, the k-NN graph, and figures,
+each checked against an independent reference (per-member training, closed forms, autograd,
+aebook.metrics.principal_angles, numpy, scikit-learn, scipy)."""
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.axes import Axes
+from scipy.stats import spearmanr
+from sklearn.neighbors import NearestNeighbors
+from torch import nn
+
+import aebook
+from aebook import manifold
+from aebook.metrics import principal_angles
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# --- AutoencoderEnsemble ---------------------------------------------------------------------
+
+def test_members_are_copies_with_the_same_outputs():
+    torch.manual_seed(0)
+    ens = manifold.AutoencoderEnsemble(3, 2, [8, 6], 1, activation=nn.Tanh)
+    x = torch.randn(10, 2, generator=_gen())
+    r, h = ens(x), ens.encode(x)
+    assert r.shape == (3, 10, 2) and h.shape == (3, 10, 1)
+    for i in range(3):
+        member = ens.member(i)
+        assert isinstance(member, aebook.Autoencoder)
+        torch.testing.assert_close(member(x), r[i])
+        torch.testing.assert_close(member.encode(x), h[i])
+        torch.testing.assert_close(member.decode(h[i]), ens.decode(h)[i])
+    assert not torch.allclose(r[0], r[1])  # the members start from different weights
+
+
+def test_members_initialised_like_nn_linear():
+    torch.manual_seed(0)
+    layer = manifold.StackedLinear(200, 16, 4)
+    bound = 1 / math.sqrt(16)
+    w = layer.weight.detach()
+    assert w.abs().max() <= bound and w.abs().max() > 0.95 * bound
+    assert float(w.std()) == pytest.approx(bound / math.sqrt(3), rel=0.05)  # std of U(-b, b)
+
+
+def test_training_the_ensemble_trains_independent_members():
+    """One Adam run on the summed loss equals R separate Adam runs on each member's own loss."""
+    torch.manual_seed(0)
+    ens = manifold.AutoencoderEnsemble(3, 2, [8], 1)
+    alone = [ens.member(i).train() for i in range(3)]
+    x = torch.randn(32, 2, generator=_gen(1))
+    aebook.fit(ens, x, loss=manifold.ensemble_squared_error, epochs=5, batch_size=32, lr=1e-2, progress=False)
+    for i, m in enumerate(alone):
+        aebook.fit(m, x, loss=aebook.squared_error, epochs=5, batch_size=32, lr=1e-2, progress=False)
+        torch.testing.assert_close(ens.member(i)(x), m(x), atol=1e-5, rtol=1e-4)
+
+
+def test_ensemble_loss_and_member_errors_match_per_member_references():
+    torch.manual_seed(0)
+    ens = manifold.AutoencoderEnsemble(4, 3, [5], 2)
+    x = torch.randn(20, 3, generator=_gen())
+    errors = manifold.member_errors(ens, x)
+    reference = torch.stack([aebook.per_example_squared_error(ens.member(i), x).mean() for i in range(4)])
+    torch.testing.assert_close(errors, reference)
+    torch.testing.assert_close(manifold.ensemble_squared_error(ens, x), reference.sum())
+
+
+def test_ensemble_bad_inputs():
+    with pytest.raises(ValueError):
+        manifold.AutoencoderEnsemble(0, 2, [8], 1)
+    with pytest.raises(ValueError):
+        manifold.AutoencoderEnsemble(2, 2, [0], 1)
+    ens = manifold.AutoencoderEnsemble(2, 2, [8], 1)
+    with pytest.raises(ValueError):
+        ens(torch.zeros(5, 3))          # wrong feature count
+    with pytest.raises(ValueError):
+        ens(torch.zeros(3, 5, 2))       # 3 stacks for 2 members
+    with pytest.raises(TypeError):
+        ens(np.zeros((5, 2)))
+    with pytest.raises(ValueError):
+        ens.member(2)
+    with pytest.raises(ValueError):
+        manifold.member_errors(ens, torch.zeros(5, 3))
+
+
+# --- Jacobians and tangents ------------------------------------------------------------------
+
+@pytest.fixture
+def linear_ae():
+    """r(x) = W_d (W_e x + b_e) + b_d, so J_r = W_d W_e and dg/dh = W_d everywhere."""
+    torch.manual_seed(0)
+    return aebook.LinearAutoencoder(3, 2)
+
+
+def test_jacobians_of_a_linear_autoencoder_in_closed_form(linear_ae):
+    x = torch.randn(6, 3, generator=_gen())
+    wd, we = linear_ae.decoder.weight.detach(), linear_ae.encoder.weight.detach()
+    jac = manifold.reconstruction_jacobian(linear_ae, x)
+    assert jac.shape == (6, 3, 3) and not jac.requires_grad
+    torch.testing.assert_close(jac, (wd @ we).expand(6, 3, 3))
+    torch.testing.assert_close(manifold.decoder_tangents(linear_ae, x), wd.expand(6, 3, 2))
+
+
+def test_jacobians_of_a_nonlinear_autoencoder_match_autograd():
+    torch.manual_seed(0)
+    model = aebook.mlp_autoencoder(3, [7], 2, activation=nn.Tanh, out_activation=None)
+    x = torch.randn(4, 3, generator=_gen())
+    jac, tangents = manifold.reconstruction_jacobian(model, x), manifold.decoder_tangents(model, x)
+    for i in range(4):
+        torch.testing.assert_close(jac[i], torch.autograd.functional.jacobian(model, x[i]))
+        dg = torch.autograd.functional.jacobian(model.decode, model.encode(x[i]).detach())
+        torch.testing.assert_close(tangents[i], dg)
+
+
+def test_jacobian_tangents_are_the_leading_right_singular_vectors(linear_ae):
+    x = torch.randn(5, 3, generator=_gen())
+    s, v = manifold.jacobian_tangents(linear_ae, x, dim=2)
+    a = (linear_ae.decoder.weight @ linear_ae.encoder.weight).detach().double().numpy()
+    _, s_np, vt_np = np.linalg.svd(a)
+    assert s.shape == (5, 3) and v.shape == (5, 3, 2)
+    np.testing.assert_allclose(s.numpy(), np.tile(s_np, (5, 1)), rtol=1e-4, atol=1e-6)
+    assert s[0, 2] < 1e-5 * s[0, 0]  # rank 2: the code has two units
+    for i in range(5):
+        angles = principal_angles(v[i], torch.from_numpy(vt_np[:2].T).float())
+        assert angles.max() < 0.1
+
+
+def test_tangent_functions_bad_inputs(linear_ae):
+    with pytest.raises(ValueError):
+        manifold.jacobian_tangents(linear_ae, torch.zeros(2, 3), dim=4)
+    with pytest.raises(ValueError):
+        manifold.reconstruction_jacobian(linear_ae, torch.zeros(3))
+    with pytest.raises(TypeError):
+        manifold.decoder_tangents(nn.Linear(3, 3), torch.zeros(2, 3))
+
+
+def test_subspace_angles_match_principal_angles_point_by_point():
+    g = _gen(3)
+    a, b = torch.randn(7, 5, 2, generator=g), torch.randn(7, 5, 3, generator=g)
+    angles = manifold.subspace_angles(a, b)
+    assert angles.shape == (7, 2)
+    for i in range(7):
+        torch.testing.assert_close(angles[i], principal_angles(a[i], b[i]), atol=1e-6, rtol=1e-6)
+
+
+def test_subspace_angles_of_lines_ignore_sign_and_length():
+    u = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    v = torch.tensor([[-3.0, 0.0], [1.0, 0.0], [1.0, 0.0]])  # (N, D): one column each
+    torch.testing.assert_close(manifold.subspace_angles(u, v)[:, 0],
+                               torch.tensor([0.0, 45.0, 90.0], dtype=torch.float64), atol=1e-5, rtol=0)
+
+
+def test_subspace_angles_bad_inputs():
+    with pytest.raises(ValueError):
+        manifold.subspace_angles(torch.zeros(3, 2, 3), torch.zeros(3, 2, 1))  # 3 columns in 2-D
+    with pytest.raises(ValueError):
+        manifold.subspace_angles(torch.zeros(3, 4, 1), torch.zeros(2, 4, 1))  # N differs
+    with pytest.raises(TypeError):
+        manifold.subspace_angles(np.zeros((3, 2)), torch.zeros(3, 2))
+
+
+# --- distances, the k-NN graph, rank correlation ---------------------------------------------
+
+def test_nearest_on_manifold_matches_brute_force():
+    g = _gen(0)
+    x, clean = torch.randn(30, 2, generator=g), torch.randn(200, 2, generator=g)
+    nearest, dist = manifold.nearest_on_manifold(x, clean)
+    d = np.linalg.norm(x.numpy()[:, None] - clean.numpy()[None], axis=2)
+    np.testing.assert_allclose(dist.numpy(), d.min(1), atol=2e-5)  # cdist in float32
+    np.testing.assert_array_equal(nearest.numpy(), clean.numpy()[d.argmin(1)])
+    with pytest.raises(ValueError):
+        manifold.nearest_on_manifold(x, torch.zeros(5, 3))
+
+
+def test_knn_edges_match_scikit_learn():
+    x = torch.randn(40, 3, generator=_gen(1), dtype=torch.float64)
+    edges = manifold.knn_edges(x, k=4)
+    assert edges.shape == (160, 2)
+    _, idx = NearestNeighbors(n_neighbors=5).fit(x.numpy()).kneighbors(x.numpy())
+    for i in range(40):
+        assert set(edges[edges[:, 0] == i, 1].tolist()) == set(idx[i, 1:].tolist())  # self excluded
+    with pytest.raises(ValueError):
+        manifold.knn_edges(x, k=40)
+
+
+def test_fold_jumps_counts_edges_across_folds():
+    # Two parallel rows of 10 points, 1 apart along x; rows at a vertical distance `gap`. The
+    # coordinate t runs along the first row then the second (a fold between them).
+    def rows(gap):
+        xs = torch.arange(10.0)
+        x = torch.cat([torch.stack([xs, torch.zeros(10)], 1), torch.stack([xs, torch.full((10,), gap)], 1)])
+        return x, torch.cat([xs, 100 + xs])
+    assert manifold.fold_jumps(*rows(10.0), k=2, jump=50) == 0.0   # far rows: neighbours along the row
+    x, t = rows(0.5)
+    d = np.linalg.norm(x.numpy()[:, None] - x.numpy()[None], axis=2) + np.diag(np.full(20, np.inf))
+    nn_idx = np.argsort(d, axis=1, kind="stable")[:, :3]
+    expected = np.mean(np.abs(t.numpy()[:, None] - t.numpy()[nn_idx]) > 50)
+    assert expected > 0
+    assert manifold.fold_jumps(x, t, k=3, jump=50) == pytest.approx(expected)
+    with pytest.raises(ValueError):
+        manifold.fold_jumps(x, t[:5], k=3, jump=50)
+
+
+def test_spearman_matches_scipy_and_is_invariant_to_monotone_maps():
+    g = _gen(2)
+    a = torch.randn(100, generator=g)
+    b = a + 0.7 * torch.randn(100, generator=g)
+    assert manifold.spearman(a, b) == pytest.approx(spearmanr(a.numpy(), b.numpy()).correlation, abs=1e-10)
+    assert manifold.spearman(a, torch.exp(3 * a)) == pytest.approx(1.0)
+    assert manifold.spearman(a.numpy(), -a ** 3) == pytest.approx(-1.0)
+    with pytest.raises(ValueError):
+        manifold.spearman(a, b[:50])
+    with pytest.raises(ValueError):
+        manifold.spearman(a[:1], b[:1])
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+def test_plot_field_draws_one_arrow_per_point():
+    points, field = torch.rand(12, 2, generator=_gen()), torch.randn(12, 2, generator=_gen(1))
+    ax = manifold.plot_field(points, field, curve=torch.rand(50, 2), scale=0.5)
+    assert isinstance(ax, Axes)
+    q = ax.collections[-1]
+    assert len(q.U) == 12
+    np.testing.assert_allclose(q.U, 0.5 * field[:, 0].numpy(), rtol=1e-6)
+    _, ax2 = plt.subplots()
+    assert manifold.plot_field(points, field, ax=ax2) is ax2
+    with pytest.raises(ValueError):
+        manifold.plot_field(points, field[:5])
+    with pytest.raises(ValueError):
+        manifold.plot_field(torch.rand(4, 3), torch.rand(4, 3))
+
+
+def test_plot_tangents_draws_a_segment_per_point_and_field():
+    points = torch.rand(5, 2, generator=_gen())
+    ax = manifold.plot_tangents(points, {"true": torch.randn(5, 2), "estimate": torch.randn(5, 2)}, length=0.2)
+    segments = [line for line in ax.lines if len(line.get_xydata()) == 2]
+    assert len(segments) == 10
+    for line in segments:  # each segment has length 2 * 0.2, centred on its point
+        (x0, y0), (x1, y1) = line.get_xydata()
+        assert math.hypot(x1 - x0, y1 - y0) == pytest.approx(0.4, rel=1e-5)
+    with pytest.raises(ValueError):
+        manifold.plot_tangents(points, {"bad": torch.randn(4, 2)})
