@@ -85,17 +85,22 @@ def smoothed_mixture(mixture: GaussianMixture2D, sigma: float) -> GaussianMixtur
     return GaussianMixture2D(mixture.means, (mixture.stds ** 2 + sigma ** 2).sqrt(), mixture.weights)
 
 
-def weighted_mean_cosine(u: Tensor, v: Tensor, weights: Tensor, eps: float = 1e-12) -> float:
-    """sum_i w_i cos(u_i, v_i) / sum_i w_i, in [-1, 1]: how well two (N, 2) fields agree in
-    direction, weighting each point by w_i (e.g. the density p(x_i)). Magnitudes are ignored.
-
-    Points where either vector is shorter than ``eps`` count as cosine 0."""
+def _check_pair(u: Tensor, v: Tensor, weights: Tensor) -> None:
+    """Two (N, 2) fields of one shape and (N,) weights."""
     _check_field(u, "u")
     _check_field(v, "v")
     if u.shape != v.shape:
         raise ValueError(f"u and v must have one shape, got {tuple(u.shape)} and {tuple(v.shape)}")
     if not isinstance(weights, Tensor) or weights.shape != (len(u),):
         raise ValueError(f"weights must be a tensor of shape ({len(u)},), got {getattr(weights, 'shape', weights)}")
+
+
+def weighted_mean_cosine(u: Tensor, v: Tensor, weights: Tensor, eps: float = 1e-12) -> float:
+    """sum_i w_i cos(u_i, v_i) / sum_i w_i, in [-1, 1]: how well two (N, 2) fields agree in
+    direction, weighting each point by w_i (e.g. the density p(x_i)). Magnitudes are ignored.
+
+    Points where either vector is shorter than ``eps`` count as cosine 0."""
+    _check_pair(u, v, weights)
     if (weights < 0).any() or not float(weights.sum()) > 0:
         raise ValueError("weights must be non-negative with a positive sum")
     u, v, w = u.double(), v.double(), weights.double()
@@ -109,12 +114,7 @@ def weighted_relative_error(u: Tensor, v: Tensor, weights: Tensor) -> float:
     (N, 2) field u as an estimate of the (N, 2) field v, relative to v's weighted RMS length. Unlike
     the cosine it sees lengths. Used to measure a DAE's field against sigma^2 grad log p_sigma
     (DLB §14.5.1; ``alain2014regularized``)."""
-    _check_field(u, "u")
-    _check_field(v, "v")
-    if u.shape != v.shape:
-        raise ValueError(f"u and v must have one shape, got {tuple(u.shape)} and {tuple(v.shape)}")
-    if not isinstance(weights, Tensor) or weights.shape != (len(u),):
-        raise ValueError(f"weights must be a tensor of shape ({len(u)},), got {getattr(weights, 'shape', weights)}")
+    _check_pair(u, v, weights)
     if (weights < 0).any():
         raise ValueError("weights must be non-negative")
     u, v, w = u.double(), v.double(), weights.double()
