@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from torch import Tensor, nn
-from torch.func import jacrev, vmap
 
+from .jacobian import jacobian
 from .models import Autoencoder, mlp_autoencoder
 
 
@@ -130,10 +130,9 @@ def member_errors(model: AutoencoderEnsemble, x: Tensor) -> Tensor:
 def reconstruction_jacobian(model: nn.Module, x: Tensor) -> Tensor:
     """J_r(x) = d r / d x for r = model(x), one D x D matrix per point: (N, D) -> (N, D, D).
 
-    DLB §14.6; by autograd (``torch.func.jacrev``, vectorised over the batch by ``vmap``).
+    DLB §14.6; by autograd, with ``aebook.jacobian.jacobian``.
     Returned detached: it is for analysis, not for training through."""
-    _check_batch(x)
-    return vmap(jacrev(model))(x).detach()
+    return jacobian(model, x).detach()
 
 
 def decoder_tangents(model: Autoencoder, x: Tensor) -> Tensor:
@@ -144,7 +143,7 @@ def decoder_tangents(model: Autoencoder, x: Tensor) -> Tensor:
     if not isinstance(model, Autoencoder):
         raise TypeError(f"model must be an aebook Autoencoder, got {type(model).__name__}")
     h = model.encode(x).detach()  # (N, k)
-    return vmap(jacrev(model.decode))(h).detach()
+    return jacobian(model.decode, h).detach()
 
 
 def jacobian_tangents(model: nn.Module, x: Tensor, dim: int) -> tuple[Tensor, Tensor]:
