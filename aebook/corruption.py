@@ -18,11 +18,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .losses import sum_squared_error
+from .losses import LossFn, sum_squared_error
 
 Corruption = Callable[..., Tensor]   # corrupt(x, generator=None) -> x_tilde, (N, D) -> (N, D)
 Recon = Callable[[Tensor, Tensor], Tensor]  # recon(model_output, x) -> scalar
-LossFn = Callable[[nn.Module, Tensor], Tensor]
 
 
 def _check(x: Tensor, generator: torch.Generator | None) -> None:

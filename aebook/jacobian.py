@@ -31,10 +31,9 @@ import torch
 from torch import Tensor, nn
 from torch.func import jacrev, vmap
 
-from .losses import squared_error
+from .losses import LossFn, squared_error
 from .models import Autoencoder
 
-LossFn = Callable[[nn.Module, Tensor], Tensor]
 Fn = Callable[[Tensor], Tensor]
 
 # s'(a) written with h = s(a) where that is cheaper; the one-layer encoders of the closed form.

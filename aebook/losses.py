@@ -11,8 +11,13 @@ functions here that take ``model`` are of that form, so chapters can add penalti
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+# A training loss: loss(model, x) -> scalar tensor, what aebook.training.fit minimises.
+LossFn = Callable[[nn.Module, Tensor], Tensor]
 
 
 def _check_pair(a: Tensor, x: Tensor) -> None:

@@ -28,10 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .losses import sum_squared_error
+from .losses import LossFn, sum_squared_error
 from .models import Autoencoder
 
-LossFn = Callable[[nn.Module, Tensor], Tensor]
 
 
 def _check_codes(h: Tensor, name: str = "h") -> None:

@@ -19,9 +19,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .losses import squared_error
+from .losses import LossFn, squared_error
 
-LossFn = Callable[[nn.Module, Tensor], Tensor]
 
 
 def set_seed(seed: int) -> None:

@@ -20,15 +20,15 @@ the common mistake of averaging the reconstruction over pixels instead, for the 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .losses import LossFn
 from .models import Autoencoder, mlp
 
-LossFn = Callable[[nn.Module, Tensor], Tensor]
 
 
 def _check_batch(x: Tensor, name: str = "x", dim: int | None = None) -> None:
