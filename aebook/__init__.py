@@ -7,7 +7,7 @@ scale -> data, toy -> models -> losses -> training -> metrics -> plotting.
 from .data import IMAGE_SHAPE, ImageData, load_fashion_mnist, load_mnist
 from .losses import bce_logits, bernoulli_nll, squared_error, sum_squared_error
 from .metrics import PCA, encode, fit_pca, pass_through, per_example_squared_error, principal_angles
-from .models import Autoencoder, LinearAutoencoder, TiedDecoder, count_parameters, mlp, mlp_autoencoder, tied_autoencoder
+from .models import Autoencoder, LinearAutoencoder, TiedDecoder, count_parameters, eval_mode, mlp, mlp_autoencoder, tied_autoencoder
 from .plotting import image_grid, plot_codes, plot_history, plot_reconstructions, tile_images
 from .scale import by_scale, current_scale
 from .training import History, evaluate, fit, pick_device, set_seed
@@ -17,7 +17,7 @@ __all__ = [
     "IMAGE_SHAPE", "ImageData", "load_fashion_mnist", "load_mnist",
     "bce_logits", "bernoulli_nll", "squared_error", "sum_squared_error",
     "PCA", "encode", "fit_pca", "pass_through", "per_example_squared_error", "principal_angles",
-    "Autoencoder", "LinearAutoencoder", "TiedDecoder", "count_parameters", "mlp", "mlp_autoencoder",
+    "Autoencoder", "LinearAutoencoder", "TiedDecoder", "count_parameters", "eval_mode", "mlp", "mlp_autoencoder",
     "tied_autoencoder",
     "image_grid", "plot_codes", "plot_history", "plot_reconstructions", "tile_images",
     "by_scale", "current_scale",

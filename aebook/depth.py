@@ -23,7 +23,7 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor, nn
 
-from .models import Autoencoder, mlp_autoencoder
+from .models import Autoencoder, eval_mode, mlp_autoencoder
 
 PAPER_HIDDEN = (1000, 500, 250)  # the MNIST encoder of Hinton & Salakhutdinov (2006), before the code
 PAPER_CODE_DIM = 30
@@ -141,14 +141,12 @@ def signal_spread(model: Autoencoder, x: Tensor) -> Tensor:
              for part in (model.encoder, model.decoder) for m in part.modules() if isinstance(m, nn.Linear)]
     if not hooks:
         raise ValueError("model has no nn.Linear layer")
-    was_training = model.training
-    model.eval()
     try:
-        model(x.to(next(model.parameters()).device))
+        with eval_mode(model):
+            model(x.to(next(model.parameters()).device))
     finally:
         for hook in hooks:
             hook.remove()
-        model.train(was_training)
     return torch.stack(out).cpu()
 
 

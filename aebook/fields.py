@@ -25,6 +25,7 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor, nn
 
+from .models import eval_mode
 from .toy import GaussianMixture2D
 
 LogDensity = Union[Callable[[Tensor], Tensor], Tensor]  # log p: a function (M, 2) -> (M,), or values (N,)
@@ -64,11 +65,8 @@ def reconstruction_field(model: nn.Module, x: Tensor) -> Tensor:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     _check_field(x, "x")
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    r = model(x.to(device)).cpu()  # (N, 2)
-    model.train(was_training)
+    with eval_mode(model):
+        r = model(x.to(next(model.parameters()).device)).cpu()  # (N, 2)
     if r.shape != x.shape:
         raise ValueError(f"model must map (N, 2) to (N, 2), got {tuple(r.shape)}")
     return r - x

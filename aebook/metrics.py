@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from .models import eval_mode
+
 
 def _check_matrix(x: Tensor, name: str = "x") -> None:
     if not isinstance(x, Tensor):
@@ -21,11 +23,9 @@ def per_example_squared_error(model: nn.Module, x: Tensor, batch_size: int = 409
     For a model that outputs reconstructions (not logits). With x = pixel/255 its mean is the
     error in Hinton & Salakhutdinov (2006)'s metric."""
     _check_matrix(x)
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    out = [((model(xb.to(device)) - xb.to(device)) ** 2).sum(1).cpu() for xb in x.split(batch_size)]
-    model.train(was_training)
+    with eval_mode(model):
+        out = [((model(xb.to(device)) - xb.to(device)) ** 2).sum(1).cpu() for xb in x.split(batch_size)]
     return torch.cat(out)
 
 
@@ -36,12 +36,9 @@ def encode(model: nn.Module, x: Tensor, batch_size: int = 4096) -> Tensor:
     if not isinstance(model, nn.Module) or not hasattr(model, "encode"):
         raise TypeError(f"model must be an nn.Module with an encode method, got {type(model).__name__}")
     _check_matrix(x)
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    h = torch.cat([model.encode(xb.to(device)).cpu() for xb in x.split(batch_size)])
-    model.train(was_training)
-    return h
+    with eval_mode(model):
+        return torch.cat([model.encode(xb.to(device)).cpu() for xb in x.split(batch_size)])
 
 
 @torch.no_grad()
@@ -56,17 +53,15 @@ def pass_through(model: nn.Module, x: Tensor, sigma: float = 1e-2, n_draws: int 
         raise ValueError(f"sigma must be positive, got {sigma!r}")
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 1:
         raise ValueError(f"n_draws must be a positive int, got {n_draws!r}")
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     x = x.to(device)
     gen = torch.Generator().manual_seed(seed)
-    r = model(x)  # (N, D)
     ratios = []
-    for _ in range(n_draws):
-        d = (sigma * torch.randn(x.shape, generator=gen, dtype=x.dtype)).to(device)  # (N, D)
-        ratios.append(((model(x + d) - r) ** 2).sum(1) / (d ** 2).sum(1))  # (N,)
-    model.train(was_training)
+    with eval_mode(model):
+        r = model(x)  # (N, D)
+        for _ in range(n_draws):
+            d = (sigma * torch.randn(x.shape, generator=gen, dtype=x.dtype)).to(device)  # (N, D)
+            ratios.append(((model(x + d) - r) ** 2).sum(1) / (d ** 2).sum(1))  # (N,)
     return float(torch.cat(ratios).mean())
 
 

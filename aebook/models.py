@@ -5,7 +5,8 @@ Every model in the book is an ``Autoencoder``; chapters differ in what f and g a
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -111,6 +112,17 @@ def tied_autoencoder(input_dim: int, code_dim: int, activation: type[nn.Module] 
     encoder = nn.Sequential(linear, activation()) if activation is not None else nn.Sequential(linear)
     decoder = TiedDecoder(linear, out_activation() if out_activation is not None else None)
     return Autoencoder(encoder, decoder)
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for a ``with`` block, then restore its train/eval flag, also on error."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def count_parameters(model: nn.Module) -> int:

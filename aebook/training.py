@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .models import eval_mode
 from .losses import LossFn, squared_error
 
 
@@ -56,14 +57,12 @@ def evaluate(model: nn.Module, x: Tensor, loss: LossFn = squared_error, batch_si
     """Mean of ``loss`` over ``x``, in eval mode and in batches (weighted by batch size)."""
     if not isinstance(x, Tensor) or x.ndim < 2 or len(x) == 0:
         raise ValueError(f"expected a non-empty batch tensor x, got {getattr(x, 'shape', type(x).__name__)}")
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     total = torch.zeros((), device=device)
-    for xb in x.split(batch_size):
-        xb = xb.to(device)
-        total += loss(model, xb) * len(xb)
-    model.train(was_training)
+    with eval_mode(model):
+        for xb in x.split(batch_size):
+            xb = xb.to(device)
+            total += loss(model, xb) * len(xb)
     return float(total) / len(x)
 
 

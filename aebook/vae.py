@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .losses import LossFn
-from .models import Autoencoder, mlp
+from .models import Autoencoder, eval_mode, mlp
 
 
 
@@ -203,20 +203,18 @@ def evaluate_bounds(model: VAE, x: Tensor, n_samples: int = 1, batch_size: int =
     n_samples draws; ``mc_elbo``, the mean of ``log_weights``; ``iwae``, their log-mean-exp."""
     _check_vae(model)
     _check_batch(x)
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     out: dict[str, list[Tensor]] = {"recon": [], "kl": [], "mc_elbo": [], "iwae": []}
-    for xb in x.split(batch_size):
-        xb = xb.to(device)
-        mu, logvar = model.posterior(xb)
-        h = reparameterize(mu.expand(n_samples, *mu.shape), logvar.expand(n_samples, *mu.shape), generator)
-        out["recon"].append(-bernoulli_log_prob(model.decode(h), xb).mean(0).cpu())
-        out["kl"].append(kl_standard_normal(mu, logvar).cpu())
-        log_w = log_weights(model, xb, n_samples, generator)              # (S, N), fresh draws
-        out["mc_elbo"].append(log_w.mean(0).cpu())
-        out["iwae"].append((torch.logsumexp(log_w, 0) - math.log(n_samples)).cpu())
-    model.train(was_training)
+    with eval_mode(model):
+        for xb in x.split(batch_size):
+            xb = xb.to(device)
+            mu, logvar = model.posterior(xb)
+            h = reparameterize(mu.expand(n_samples, *mu.shape), logvar.expand(n_samples, *mu.shape), generator)
+            out["recon"].append(-bernoulli_log_prob(model.decode(h), xb).mean(0).cpu())
+            out["kl"].append(kl_standard_normal(mu, logvar).cpu())
+            log_w = log_weights(model, xb, n_samples, generator)              # (S, N), fresh draws
+            out["mc_elbo"].append(log_w.mean(0).cpu())
+            out["iwae"].append((torch.logsumexp(log_w, 0) - math.log(n_samples)).cpu())
     res = {key: torch.cat(v) for key, v in out.items()}
     res["elbo"] = -(res["recon"] + res["kl"])
     return res

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from aebook.models import Autoencoder, LinearAutoencoder, count_parameters, mlp, mlp_autoencoder
+from aebook.models import Autoencoder, LinearAutoencoder, count_parameters, eval_mode, mlp, mlp_autoencoder
 
 
 @pytest.fixture
@@ -91,3 +91,16 @@ def test_count_parameters_by_hand():
     assert count_parameters(LinearAutoencoder(10, 4)) == 2 * 10 * 4 + 4 + 10
     model.encoder.requires_grad_(False)  # only trainable parameters count
     assert count_parameters(model) == (3 * 16 + 16) + (16 * 20 + 20)
+
+
+def test_eval_mode_restores_the_flag_even_on_error():
+    model = mlp_autoencoder(4, [3], 2)
+    model.train()
+    with eval_mode(model) as m:
+        assert m is model and not model.training
+    assert model.training
+    model.eval()
+    with pytest.raises(RuntimeError), eval_mode(model):
+        model.train()  # a body that changes the flag, then fails
+        raise RuntimeError
+    assert not model.training
