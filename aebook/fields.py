@@ -136,6 +136,16 @@ def _contour_density(ax: Axes, points: Tensor, n: int, log_density: LogDensity) 
     ax.contourf(p[:, 0].reshape(n, n), p[:, 1].reshape(n, n), dens, levels=10, cmap="Blues", alpha=0.8)
 
 
+def plot_density(log_density: LogDensity, lim: tuple[float, float] = (-3.5, 3.5), ax: Axes | None = None) -> Axes:
+    """Filled contours of exp(log_density) over the square lim x lim, for a function (M, 2) -> (M,)."""
+    if not callable(log_density):
+        raise TypeError(f"log_density must be a function (M, 2) -> (M,), got {type(log_density).__name__}")
+    ax = plt.subplots(figsize=(4.5, 4.5))[1] if ax is None else ax
+    _contour_density(ax, grid_2d(lim, n=2), 2, log_density)
+    ax.set_aspect("equal")
+    return ax
+
+
 def plot_field(points: Tensor, field: Tensor, ax: Axes | None = None, log_density: LogDensity | None = None,
                title: str | None = None, scale: float | None = None, color: str = "C3") -> Axes:
     """Quiver plot of a (N, 2) field at (N, 2) grid points from ``grid_2d``, over the filled

@@ -202,3 +202,19 @@ def test_plot_field_contours_a_log_density_function_on_a_fine_grid():
     filled = [c for c in ax.collections if not isinstance(c, matplotlib.quiver.Quiver)]
     assert filled, "no density contours drawn"
     plt.close("all")
+
+
+def test_plot_density_contours_the_square():
+    from aebook.fields import plot_density
+    seen = []
+
+    def log_p(x):
+        seen.append((x.shape, float(x.min()), float(x.max())))
+        return gaussian_mixture().log_prob(x)
+
+    ax = plot_density(log_p, lim=(-2.0, 3.0))
+    assert seen == [((120 * 120, 2), -2.0, 3.0)]
+    assert ax.collections, "no density contours drawn"
+    with pytest.raises(TypeError, match="function"):
+        plot_density(torch.zeros(4))
+    plt.close("all")
