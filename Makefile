@@ -1,15 +1,19 @@
-# The two commands of README.md. Both create .venv and install into it when needed.
+# The commands of README.md. Each creates .venv and installs into it when needed.
 #   make test   unit tests + every chapter under nbval at quick scale (AEBOOK_QUICK=1)
 #   make book   every chapter executed at default scale, HTML into _build/html; a warning fails it
+#   make check-site   after make book: every chapter page in headless Chromium (tests/browser)
+#   make benchmark    the training-throughput benchmark, short, on the CPU (benchmarks/)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# npm writes this file on every install; MathJax for the browser check, served in place of the CDN.
+MATHJAX := tests/browser/node_modules/.package-lock.json
 # Two pytest workers on two cores: one torch thread each, or they thrash.
 WORKERS ?= 2
 THREADS ?= 1
 
-.PHONY: test book unit nbval serve clean
+.PHONY: test benchmark book check-site unit nbval serve clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,13 +24,27 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) AEBOOK_QUICK=1 MPLBACKEND=agg \
 	  $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --nbval-lax --nbval-current-env \
-	  --durations=15 tests chapters
+	  --durations=15 --ignore=tests/browser tests chapters
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --ignore=tests/browser tests
+
+# The training benchmark in a short setting, on the CPU: JSON into _build/benchmarks, fails if fit
+# is slower than the common DataLoader loop. The full run: benchmarks/train_throughput.py.
+benchmark: $(STAMP)
+	OMP_NUM_THREADS=2 $(BIN)/python benchmarks/train_throughput.py --quick --devices cpu --check \
+	  --out _build/benchmarks/throughput.json
 
 book: $(STAMP)
 	AEBOOK_SCALE=default $(BIN)/jupyter-book build . -W -n --keep-going
+
+$(MATHJAX): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
+
+# Needs _build/html from `make book`; screenshots go to _build/screenshots.
+check-site: $(STAMP) $(MATHJAX)
+	$(BIN)/python -m pytest -v --durations=5 tests/browser
 
 serve:
 	$(BIN)/python -m http.server --directory _build/html 8000
