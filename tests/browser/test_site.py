@@ -4,7 +4,7 @@
 For every chapter page in _build/html this opens the page and checks that
 - every <img> loaded (naturalWidth > 0);
 - every figure is there: as many image outputs in the page's cell outputs as the executed
-  notebook in _build/jupyter_execute has (counted the way myst-nb picks a MIME type), and > 0;
+  notebook in the build's execution cache has (counted the way myst-nb picks a MIME type), and > 0;
 - the maths is typeset: MathJax 3, which the site loads from a CDN, is served here from the npm
   package (conftest.py) and has finished; every `.math` element holds an <mjx-container>, no
   <mjx-merror>, and no text of the article outside code still holds TeX (`$$`, `\\(`, `\\frac`...);
@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import nbformat
 import pytest
 import yaml
 from myst_nb.core.render import get_mime_priority
@@ -32,10 +33,10 @@ from conftest import MATHJAX_CDN, new_page, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "_build" / "html"
-EXECUTED = ROOT / "_build" / "jupyter_execute"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+EXECUTION_CACHE = ROOT / CONFIG["execute"]["cache"]
 # The order in which myst-nb picks one MIME type per output for HTML (no overrides in _config.yml).
 MIME_PRIORITY = get_mime_priority("html", [])
 # TeX that MathJax should have turned into maths: display/inline delimiters and any \command.
@@ -68,6 +69,18 @@ ARTICLE_TEXT = """() => {
 LOADED_STATIC_EXPLORERS = """() => [...document.querySelectorAll('.tag_explorer-static')]
   .filter(cell => [...cell.querySelectorAll('img')].some(i => i.complete && i.naturalWidth > 0))
   .length"""
+
+
+def executed_notebook(source: Path) -> dict | None:
+    """The chapter with the outputs the book rendered: the source merged with its record in the
+    build's execution cache (_config.yml: execute.cache), None if the cache has none. (The copies
+    in _build/jupyter_execute lack the outputs when a page was served from the cache.)"""
+    from jupyter_cache import get_cache
+
+    try:
+        return get_cache(EXECUTION_CACHE).merge_match_into_notebook(nbformat.read(source, as_version=4))[1]
+    except KeyError:
+        return None
 
 
 def load(path: Path) -> dict:
@@ -172,12 +185,12 @@ def test_there_are_chapters():
 
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_page(source: Path, site: str, page: Page):
-    html, executed = SITE / "chapters" / f"{source.stem}.html", EXECUTED / "chapters" / source.name
-    missing = [str(p.relative_to(ROOT)) for p in (html, executed) if not p.exists()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: run `make book` first", pytrace=False)
+    html, executed = SITE / "chapters" / f"{source.stem}.html", executed_notebook(source)
+    if not html.exists() or executed is None:
+        pytest.fail(f"no page or no executed notebook in the cache for {source.name}: run `make book` first",
+                    pytrace=False)
     page.goto(f"{site}/chapters/{html.name}")
-    problems = page_problems(page, load(executed), load(source), colab_url(source),
+    problems = page_problems(page, executed, load(source), colab_url(source),
                              SCREENSHOTS / f"{source.stem}.png")
     if problems and html.stat().st_mtime < source.stat().st_mtime:
         problems.append(f"(the page is older than chapters/{source.name}: run `make book`)")
