@@ -142,4 +142,25 @@ def hinton_table() -> str:
     for run in record["runs"]:
         lines.append(f"| {run['recipe']} | {run['changes']} | {run['epochs']} | {run['train_seconds']:.0f} | "
                      f"{run['test_error']:.2f} |")
-    return "\n".join(lines) + f"\n\nMeasured {describe(record)}, on {record['training_images']} training images.\n"
+    note = ("" if record["machine"]["gpu"] else
+            "\n\nThis record is a short run on a CPU, a first look at what each idea buys at a small budget, "
+            "not the paper-scale test: the goal, 3.00 or less within about a minute of training on an H100, "
+            "needs `benchmarks/hinton2006.py` on a GPU.")
+    return ("\n".join(lines) + f"\n\nMeasured {describe(record)}, on {record['training_images']:,} training "
+            "images; test error in the paper's metric on the 10,000 test images." + note + "\n")
+
+
+def throughput_table() -> str:
+    """Seconds per epoch and samples/s of each training loop, from benchmarks/train_throughput.py."""
+    record = load("throughput")
+    if record is None:
+        return "Not measured yet: `benchmarks/train_throughput.py`.\n"
+    names = {"dataloader": "DataLoader, batch 128, a copy per batch", "fit": "`aebook.fit` at its defaults (batch 128)",
+             "bare_128": "bare device-resident loop, batch 128", "bare_1024": "bare device-resident loop, batch 1024"}
+    lines = ["| device | loop | s per epoch | samples/s |", "|---|---|---|---|"]
+    for device, loops in record["results"].items():
+        lines += [f"| {device} | {names[k]} | {v['s_per_epoch']:.2f} | {v['samples_per_s']:,} |" for k, v in loops.items()]
+    goals = [f"- {device}: {goal}: **{'met' if ok else 'missed'}**" for device, gs in record["goals"].items()
+             for goal, ok in gs.items()]
+    return ("\n".join(lines) + f"\n\n{record['setting']['samples']:,} samples per epoch, model "
+            f"{record['setting']['model']}; measured {describe(record)}. Goals:\n\n" + "\n".join(goals) + "\n")

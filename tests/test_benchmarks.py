@@ -87,6 +87,14 @@ def test_tables_read_the_records(tmp_path, monkeypatch):
     assert "| 13.87 | not run |" in table  # the PCA row: default measured, full not run
     assert "run_chapters.py --scale full" in table
     assert "No full run" in records.hinton_table()
+    assert "Not measured yet" in records.throughput_table()
+    loops = {k: {"s_per_epoch": 2.0, "samples_per_s": 30000} for k in ("dataloader", "fit", "bare_128", "bare_1024")}
+    (tmp_path / "throughput.json").write_text(json.dumps({
+        **fake_record(), "setting": {"samples": 60000, "model": "784-512"}, "results": {"cpu": loops},
+        "goals": {"cpu": {"fit no slower than the DataLoader loop": False}}}))
+    table = records.throughput_table()
+    assert "| cpu | `aebook.fit` at its defaults (batch 128) | 2.00 | 30,000 |" in table
+    assert "fit no slower than the DataLoader loop: **missed**" in table
 
 
 def test_throughput_loops_train_and_time_each_epoch():
