@@ -96,7 +96,8 @@ def main() -> int:
     epochs = 1 if args.quick else args.epochs
     start = time.perf_counter()
     runs = [train(name, RECIPES[name][1], x_train, x_test, epochs, args.eval_every, device) for name in args.recipes]
-    record = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+    record = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "machine": {**machine(), "torch_threads": torch.get_num_threads()},
               "device": str(device), "quick": args.quick, "training_images": len(x_train), "paper": 3.00,
               "runs": runs, "wall_seconds": round(time.perf_counter() - start, 1)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
