@@ -4,8 +4,8 @@ chapter 14 of Deep Learning (Goodfellow, Bengio & Courville 2016).
 Modules, each importing only those before it:
 scale -> data, toy -> models -> losses -> training -> metrics -> plotting.
 The topic modules of the chapters (sparsity, corruption, jacobian, fields, probe, depth, vae,
-manifold, psd, retrieval) build on these, and explore, the interactive explorers, comes last; it
-imports ipywidgets only when an explorer is shown. None of them is imported here.
+manifold, psd, retrieval) build on these; views and explore, the interactive explorers, come
+last and import ipywidgets only when an explorer is shown. None of them is imported here.
 """
 from .data import IMAGE_SHAPE, ImageData, load_fashion_mnist, load_mnist
 from .losses import bce_logits, bernoulli_nll, squared_error, sum_squared_error

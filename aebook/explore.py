@@ -1,28 +1,16 @@
-"""Interactive explorers, and the static fallbacks the book shows where no kernel runs.
+"""The book's interactive explorers (DLB §14.1-14.7), each a `View` (aebook.views), with
+`show` for the live widget and `plot_sweep` for the static fallback the site shows.
 
-An explorer is a `View`: a small matplotlib figure, the values each control offers, and a pure
-``update(**values)`` that redraws the figure in place and returns the arrays it drew. The same
-update drives the sliders (`show`, which imports ipywidgets only when called, so ``import aebook``
-works without it), the static fallback (`plot_sweep`, the rendered figure at a few settings side by
-side) and the tests. Nothing is trained on a slider move: a knob that changes a penalty or a noise
-level picks a model the chapter trained once, and everything a view shows is computed when it is
-built or in one small forward pass.
-
-The figures are `matplotlib.figure.Figure` objects, not pyplot ones, so a notebook does not also
-show them inline; `show` renders them to PNG for an ``ipywidgets.Image``, which works the same in
-Jupyter, Colab and VS Code without an interactive matplotlib backend.
+Nothing is trained on a slider move: a knob that changes a penalty or a noise level picks a model
+the chapter trained once, and everything a view shows is computed when it is built or in one small
+forward pass.
 """
 from __future__ import annotations
 
-import io
-import statistics
-import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-import PIL.Image
 import torch
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -31,142 +19,10 @@ from torch import Tensor, nn
 
 from .models import eval_mode
 from .plotting import tile_images
+from .views import DPI, Fn, View, apply, plot_sweep, show, sweep
 
-DPI = 80  # of the rendered views: small PNGs redraw fast
-Fn = Callable[[Tensor], Tensor]
-
-
-@dataclass
-class View:
-    """A figure, the options of each control (name -> list of values, in order), and
-    ``update(**values)``, which redraws ``fig`` for one value of every control and returns what it
-    drew. ``values`` holds the current setting; the first option of each control to begin with,
-    unless ``initial`` says otherwise."""
-
-    fig: Figure
-    update: Callable[..., dict[str, Any]]
-    controls: dict[str, list]
-    initial: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.controls or any(not isinstance(v, list) or not v for v in self.controls.values()):
-            raise ValueError(f"controls must map names to non-empty lists, got {self.controls!r}")
-        FigureCanvasAgg(self.fig)  # render without pyplot
-        self.fig.set_dpi(DPI)
-        self.values = {name: options[0] for name, options in self.controls.items()}
-        self.drawn = self.set(**self.initial)
-
-    def set(self, **values: Any) -> dict[str, Any]:
-        """Change some controls, redraw, and return what ``update`` drew."""
-        for name, value in values.items():
-            if name not in self.controls:
-                raise ValueError(f"unknown control {name!r}; the controls are {list(self.controls)}")
-            if value not in self.controls[name]:
-                raise ValueError(f"{name}={value!r} is not one of its options {self.controls[name]}")
-        self.values.update(values)
-        self.drawn = self.update(**self.values)
-        return self.drawn
-
-    def png(self) -> bytes:
-        """The figure as PNG bytes. Drawn on the canvas and encoded with light compression: about
-        twice as fast as ``savefig``, which lays the figure out again for its own dpi."""
-        buffer = io.BytesIO()
-        PIL.Image.fromarray(self.rgba()).save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
-
-    def rgba(self) -> np.ndarray:
-        """The figure as an (H, W, 4) uint8 array."""
-        self.fig.canvas.draw()
-        return np.asarray(self.fig.canvas.buffer_rgba()).copy()
-
-    def response_ms(self, changes: int = 6, reduce: Callable[[list[float]], float] = statistics.median) -> float:
-        """Wall time of one change in ms, ``reduce``d over ``changes`` changes (the median by
-        default): a new value of one control, the redraw and the PNG a widget would show. Steps
-        through the controls in turn; restores the setting."""
-        saved, times = dict(self.values), []
-        names = list(self.controls)
-        for i in range(changes):
-            name = names[i % len(names)]
-            options = self.controls[name]
-            value = options[(options.index(self.values[name]) + 1) % len(options)]
-            t0 = time.perf_counter()
-            self.set(**{name: value})
-            self.png()
-            times.append(1000 * (time.perf_counter() - t0))
-        self.set(**saved)
-        return reduce(times)
-
-
-def _label(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def show(view: View) -> Any:
-    """The live explorer: a widget per control with a choice, the figure, and the time of the last
-    redraw. Numbers get a slider over their options, anything else a dropdown. Needs ipywidgets."""
-    import ipywidgets as widgets  # lazily: import aebook works without it
-
-    image = widgets.Image(value=view.png(), format="png")
-    status = widgets.Label()
-    controls = {}
-    for name, options in view.controls.items():
-        if len(options) == 1:
-            continue  # nothing to choose
-        pairs = [(_label(v), v) for v in options]
-        kind = widgets.SelectionSlider if all(isinstance(v, (int, float)) for v in options) else widgets.Dropdown
-        controls[name] = kind(options=pairs, value=view.values[name], description=name)
-
-    def redraw(_change: Any = None) -> None:
-        t0 = time.perf_counter()
-        view.set(**{name: c.value for name, c in controls.items()})
-        image.value = view.png()
-        status.value = f"redrawn in {1000 * (time.perf_counter() - t0):.0f} ms"
-
-    for c in controls.values():
-        c.observe(redraw, names="value")
-    return widgets.VBox([widgets.HBox(list(controls.values())), image, status])
-
-
-def sweep(view: View, ncols: int = 1, **values: Sequence) -> np.ndarray:
-    """The view rendered at several settings, tiled row by row into one (H, W, 4) image. Each
-    keyword lists one control's values, all lists of one length; frame i takes the i-th of each."""
-    lengths = {len(v) for v in values.values()}
-    if len(lengths) != 1 or 0 in lengths:
-        raise ValueError(f"give each swept control a non-empty list, all of one length, got {values!r}")
-    if not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
-    saved, frames = dict(view.values), []
-    for i in range(lengths.pop()):
-        view.set(**{name: v[i] for name, v in values.items()})
-        frames.append(view.rgba())
-    view.set(**saved)
-    blank = np.full_like(frames[0], 255)
-    frames += [blank] * (-len(frames) % ncols)
-    rows = [np.concatenate(frames[i:i + ncols], axis=1) for i in range(0, len(frames), ncols)]
-    return np.concatenate(rows, axis=0)
-
-
-def plot_sweep(view: View, ncols: int = 1, **values: Sequence) -> Axes:
-    """The static fallback of an explorer: `sweep` drawn as one pyplot figure at the views' scale."""
-    mosaic = sweep(view, ncols, **values)
-    fig = plt.figure(figsize=(mosaic.shape[1] / DPI, mosaic.shape[0] / DPI), dpi=DPI)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(mosaic)
-    ax.set_axis_off()
-    return ax
-
-
-# ---------------------------------------------------------------------------------------- views
-
-def _apply(fn: Fn, x: Tensor) -> Tensor:
-    """fn(x) without gradients, on the device of fn's module (fn a model or its bound method), in
-    eval mode; the result on the CPU."""
-    module = fn if isinstance(fn, nn.Module) else getattr(fn, "__self__", None)
-    if not isinstance(module, nn.Module):
-        with torch.no_grad():
-            return fn(x).cpu()
-    with torch.no_grad(), eval_mode(module):
-        return fn(x.to(next(module.parameters()).device)).cpu()
+__all__ = ["View", "show", "sweep", "plot_sweep", "latent_view", "interpolation_view", "noise_view",
+           "penalty_view", "point_view"]
 
 
 def _check_images(x: Tensor, name: str = "x") -> None:
@@ -225,7 +81,7 @@ def latent_view(decode: Fn, codes: Tensor, labels: Tensor | None = None, dims: t
     def update(**v: float) -> dict[str, Any]:
         h = base.clone()
         h[d1], h[d2] = v[names[0]], v[names[1]]
-        x = _apply(decode, h[None])[0]  # (784,)
+        x = apply(decode, h[None])[0]  # (784,)
         marker.set_offsets([[h[d1], h[d2]]])
         image.set_data(x.reshape(28, 28).numpy())
         ax_img.set_title(f"decoded: g(h), h = ({float(h[d1]):.2f}, {float(h[d2]):.2f})", fontsize="small")
@@ -243,7 +99,7 @@ def interpolation_view(encode: Fn, decode: Fn, x_a: Tensor, x_b: Tensor, steps: 
     for name, x in (("x_a", x_a), ("x_b", x_b)):
         if not isinstance(x, Tensor) or x.shape != (784,):
             raise ValueError(f"{name} must be one image, a (784,) tensor, got {getattr(x, 'shape', x)}")
-    h_a, h_b = _apply(encode, torch.stack([x_a, x_b])).unbind(0)  # (k,), (k,)
+    h_a, h_b = apply(encode, torch.stack([x_a, x_b])).unbind(0)  # (k,), (k,)
     fig = Figure(figsize=(6.4, 2.6))
     ax_line, ax_prior = fig.subplots(2, 1, height_ratios=[1, 1])
     line = _image_axes(ax_line, tile_images(torch.zeros(3, 784), 3))
@@ -251,9 +107,9 @@ def interpolation_view(encode: Fn, decode: Fn, x_a: Tensor, x_b: Tensor, steps: 
     ax_prior.set_title("decoded draws from the prior, h ~ N(0, I)", fontsize="small")
 
     def update(t: float, seed: int) -> dict[str, Any]:
-        x_t = _apply(decode, ((1 - t) * h_a + t * h_b)[None])[0]
+        x_t = apply(decode, ((1 - t) * h_a + t * h_b)[None])[0]
         h = torch.randn(n_samples, h_a.numel(), generator=torch.Generator().manual_seed(seed))
-        samples = _apply(decode, h)
+        samples = apply(decode, h)
         line.set_data(tile_images(torch.stack([x_a.cpu(), x_t, x_b.cpu()]), 3))
         prior.set_data(tile_images(samples, n_samples))
         ax_line.set_title(f"x_a, g((1 − t) f(x_a) + t f(x_b)) at t = {t:g}, x_b", fontsize="small")
@@ -286,9 +142,9 @@ def noise_view(daes: Mapping[str, tuple[Fn, Callable[..., Tensor]]], x: Tensor, 
     def update(corruption: str, level: float) -> dict[str, Any]:
         model, corrupt = daes[corruption]
         x_tilde = corrupt(x, level, generator=torch.Generator().manual_seed(seed)) if level > 0 else x
-        out = {"corrupted": x_tilde, "DAE": output(_apply(model, x_tilde))}
+        out = {"corrupted": x_tilde, "DAE": output(apply(model, x_tilde))}
         if plain is not None:
-            out["plain AE"] = output(_apply(plain, x_tilde))
+            out["plain AE"] = output(apply(plain, x_tilde))
         errors = {k: float(((r - x) ** 2).sum(1).mean()) for k, r in out.items()}
         for row, r in out.items():
             images[row].set_data(tile_images(r, len(x)))
@@ -317,8 +173,8 @@ def penalty_view(models: Mapping[float, nn.Module], x: Tensor, filters: Callable
     table = {}  # everything the view can show, computed once: lam -> name -> tensor
     for lam in lams:
         m = models[lam]
-        h = _apply(m.encode, x)  # (n, k)
-        r = output(_apply(m, x))  # (n, 784)
+        h = apply(m.encode, x)  # (n, k)
+        r = output(apply(m, x))  # (n, 784)
         entry = {"h": h, "r": r, "error": ((r - x) ** 2).sum(1), "filters": filters(m).detach().cpu()}
         if spectrum:
             device = next(m.parameters()).device
@@ -392,7 +248,7 @@ def point_view(settings: Mapping[str, Mapping[str, Callable[[Tensor], Tensor]]],
 
     def update(setting: str, x1: float, x2: float) -> dict[str, Any]:
         p = torch.tensor([[x1, x2]], dtype=torch.float32)
-        vectors = {name: _apply(fn, p)[0] for name, fn in settings[setting].items()}  # name -> (2,)
+        vectors = {name: apply(fn, p)[0] for name, fn in settings[setting].items()}  # name -> (2,)
         for arrow, v in zip(arrows, vectors.values()):
             arrow.set_offsets([[x1, x2]])
             arrow.set_UVC(scale * float(v[0]), scale * float(v[1]))

@@ -89,6 +89,9 @@ def main() -> int:
     parser.add_argument("--eval-every", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="2,000 training images, 1 epoch: checks the script runs")
     parser.add_argument("--out", type=Path, default=RESULTS / "hinton2006.json")
+    parser.add_argument("--append", action="store_true",
+                        help="add the runs to the record in --out (same kind of machine), replacing runs of the "
+                             "same recipe and epochs")
     args = parser.parse_args()
     device = aebook.pick_device()
     data = aebook.load_mnist(n_train=2_000 if args.quick else None)
@@ -100,6 +103,13 @@ def main() -> int:
               "machine": {**machine(), "torch_threads": torch.get_num_threads()},
               "device": str(device), "quick": args.quick, "training_images": len(x_train), "paper": 3.00,
               "runs": runs, "wall_seconds": round(time.perf_counter() - start, 1)}
+    if args.append and args.out.exists():
+        old = json.loads(args.out.read_text())
+        if (old["machine"]["gpu"], old["quick"]) != (record["machine"]["gpu"], record["quick"]):
+            raise SystemExit(f"{args.out} was measured on {old['machine']['gpu'] or 'a CPU'} "
+                             f"(quick={old['quick']}): not appending runs from another setting")
+        new = {(r["recipe"], r["epochs"]) for r in runs}
+        record["runs"] = [r for r in old["runs"] if (r["recipe"], r["epochs"]) not in new] + runs
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.out}")

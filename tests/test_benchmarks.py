@@ -120,3 +120,7 @@ def test_hinton_script_trains_each_recipe_and_records_it(tmp_path):
     for run in record["runs"]:
         assert 0 < run["test_error"] < 100 and run["train_seconds"] > 0 and run["curve"][-1] == [1, run["test_error"]]
     assert record["runs"][1]["settings"]["masking"] == 0.1
+    # --append adds runs to the record, replacing those of the same recipe and epochs
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "hinton2006.py"), "--quick", "--recipes", "plain",
+                    "--out", str(out), "--append"], check=True, capture_output=True, timeout=300)
+    assert [r["recipe"] for r in json.loads(out.read_text())["runs"]] == ["masking-0.1", "plain"]

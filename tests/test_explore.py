@@ -1,6 +1,5 @@
-"""aebook.explore: each view's update against a direct computation, the sweep, the widgets'
-callback, and the response-time goal of 100 ms per change, without a browser."""
-import numpy as np
+"""aebook.explore: each explorer's update against a direct computation, its bad inputs, and the
+response-time goal of 100 ms per change, without a browser (the View machinery: test_views.py)."""
 import pytest
 import torch
 from torch import nn
@@ -122,32 +121,6 @@ def test_point_view_evaluates_each_field_at_the_point():
     assert view.fig.axes[0].get_title().endswith("cosine 0.32")  # (-1, 2).(1, 1) / (sqrt 5 sqrt 2)
     with pytest.raises(ValueError, match="same non-empty fields"):
         explore.point_view({"s": {"a": abs}, "t": {"b": abs}}, lambda ax: None, (0.0, 1.0))
-
-
-def test_sweep_tiles_frames_and_restores_the_setting():
-    view = point()
-    before = dict(view.values)
-    frame = view.rgba()
-    mosaic = explore.sweep(view, ncols=2, x1=[-2.0, 0.0, 2.0], x2=[0.0, 0.0, 0.0])
-    assert mosaic.shape == (2 * frame.shape[0], 2 * frame.shape[1], 4)
-    assert (mosaic[frame.shape[0]:, frame.shape[1]:] == 255).all()  # the unused cell is blank
-    assert not np.array_equal(mosaic[:frame.shape[0], :frame.shape[1]], mosaic[:frame.shape[0], frame.shape[1]:])
-    assert view.values == before
-    with pytest.raises(ValueError, match="one length"):
-        explore.sweep(view, x1=[0.0], x2=[0.0, 1.0])
-    ax = explore.plot_sweep(view, x1=[-2.0, 2.0])
-    assert ax.images[0].get_array().shape[:2] == (2 * frame.shape[0], frame.shape[1])
-
-
-def test_show_redraws_when_a_control_changes():
-    widgets = pytest.importorskip("ipywidgets", reason="the live explorer needs ipywidgets (requirements.txt)")
-    view = point()
-    box = explore.show(view)
-    controls, image, status = box.children[0].children, box.children[1], box.children[2]
-    assert [type(c) for c in controls] == [widgets.Dropdown, widgets.SelectionSlider, widgets.SelectionSlider]
-    before = image.value
-    controls[1].value = 2.0
-    assert view.values["x1"] == 2.0 and image.value != before and status.value.startswith("redrawn in")
 
 
 @pytest.mark.parametrize("make", ["latent", "noise", "penalty", "point"])
