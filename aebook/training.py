@@ -9,6 +9,7 @@ loss function, never a new loop.
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -24,13 +25,34 @@ from .losses import LossFn, squared_error
 
 
 
-def set_seed(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's (CPU and CUDA) random number generators."""
-    if not isinstance(seed, int):
+_SEED: int | None = None  # the seed of the last set_seed call, recorded with every claim
+
+
+def set_seed(seed: int | None = None) -> int:
+    """Seed Python's, NumPy's and torch's (CPU and CUDA) random number generators, and return the seed.
+
+    ``seed=None`` takes it from the environment variable ``AEBOOK_SEED`` (default 0): a chapter calls
+    ``set_seed()`` once, and ``benchmarks/run_chapters.py --seeds 0 1 2`` reruns it with other seeds
+    to measure how much each claim's figure varies.
+    """
+    if seed is None:
+        text = os.environ.get("AEBOOK_SEED", "0").strip() or "0"
+        if not text.isdigit():
+            raise ValueError(f"AEBOOK_SEED must be a non-negative integer, got {text!r}")
+        seed = int(text)
+    if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    global _SEED
+    _SEED = seed
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    return seed
+
+
+def current_seed() -> int | None:
+    """The seed of the last ``set_seed`` call in this process, or None if there was none."""
+    return _SEED
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -69,13 +91,14 @@ def evaluate(model: nn.Module, x: Tensor, loss: LossFn = squared_error, batch_si
 def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss: LossFn = squared_error,
         epochs: int = 10, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
         optimizer: torch.optim.Optimizer | None = None, schedule: str = "constant",
-        device: torch.device | str | None = None, seed: int | None = 0, progress: bool = True,
+        device: torch.device | str | None = None, seed: int | None = None, progress: bool = True,
         desc: str | None = None, callback: Callable[[int, nn.Module], None] | None = None) -> History:
     """Train ``model`` in place to minimise ``loss(model, x_batch)`` with Adam, and return its History.
 
     x_train: (N, D) inputs, moved once to ``device`` (default: the model's device). Each epoch is one
-    random permutation sliced into batches of ``batch_size`` (the last one smaller). ``seed`` seeds
-    torch's global generator first, so the permutation and any noise a loss draws are reproducible.
+    random permutation sliced into batches of ``batch_size`` (the last one smaller). The permutation
+    and any noise a loss draws come from torch's global generator, which the chapter's ``set_seed``
+    seeded, so a chapter run top to bottom is reproducible; ``seed``, if given, reseeds it first.
     ``optimizer`` replaces the default ``Adam(lr, weight_decay)``. ``schedule="cosine"`` decays each
     parameter group's learning rate from its initial value to 0 over the run, batch by batch.
     ``callback(epoch, model)``, if given, runs after each epoch (0-based), e.g. to record a

@@ -1,7 +1,8 @@
-"""benchmarks/: the figures the Reproductions page records are real variables of the chapters, the
-tables render what the records hold, and the throughput benchmark runs and measures what it says."""
-import ast
+"""benchmarks/: run_chapters records what the chapters claimed, the tables render what the records
+hold, and the throughput and Hinton benchmarks run and measure what they say."""
 import json
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,77 +16,67 @@ import records  # noqa: E402
 import train_throughput  # noqa: E402
 
 
-def assigned_names(chapter: str) -> list[str]:
-    """Every name bound in the chapter's code cells outside function bodies, once per binding
-    (IPython magics read as `pass`)."""
-    nb = nbformat.read(ROOT / "chapters" / f"{chapter}.ipynb", as_version=4)
-    names = []
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            return  # a function's locals are not the notebook's variables
-        targets = (node.targets if isinstance(node, ast.Assign) else [node.target]
-                   if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For)) else [])
-        while targets:  # names, also inside tuples; not x[i] = or x.a =, which only change x
-            t = targets.pop()
-            if isinstance(t, ast.Name):
-                names.append(t.id)
-            elif isinstance(t, (ast.Tuple, ast.List, ast.Starred)):
-                targets.extend(t.elts if not isinstance(t, ast.Starred) else [t.value])
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            visit(ast.parse("\n".join(l[:len(l) - len(l.lstrip())] + "pass" if l.lstrip().startswith(("%", "!")) else l
-                                      for l in cell.source.splitlines())))
-    return names
+def test_every_reproduction_names_a_chapter_that_exists():
+    for r in records.REPRODUCTIONS:
+        assert r.kind in records.KINDS, r
+        used = re.findall(r"\{(\w+)\.([\w-]+)", r.ours)
+        assert used and all(c == r.chapter for c, _ in used), r
+        assert (ROOT / "chapters" / f"{r.chapter}.ipynb").exists()
+        assert (r.kind == "analogous") == bool(r.differs), f"{r.paper}: say what differs, only for analogous rows"
 
 
-@pytest.mark.parametrize("chapter", sorted(records.FIGURES))
-def test_recorded_figures_are_chapter_variables_bound_once(chapter):
-    """Bound exactly once, so the value read after the last cell is the one the claim check saw."""
-    bound = assigned_names(chapter)
-    for key, expr in records.FIGURES[chapter].items():
-        used = {n.id for n in ast.walk(ast.parse(expr.lstrip("?"), mode="eval")) if isinstance(n, ast.Name)}
-        for name in used:
-            assert bound.count(name) == 1, f"{chapter}.{key}: {name} is bound {bound.count(name)} times"
+def claim(key, figure, op=">", threshold=1.0, control=0.5, passed=True, seed=0):
+    return {"key": key, "statement": f"Claim {key}.", "figure": figure, "op": op, "threshold": threshold,
+            "control": control, "control_label": "the baseline", "no_control": None, "scale": "default",
+            "seed": seed, "passed": passed, "control_passed": False}
 
 
-def test_every_reproduction_names_recorded_figures():
-    keys = {f"{c}.{k}" for c, figures in records.FIGURES.items() for k in figures}
-    for paper, _, _, template, chapter in records.REPRODUCTIONS:
-        used = {f"{c}.{k}" for c, k in __import__("re").findall(r"\{(\w+)\.(\w+)", template)}
-        assert used and used <= keys, f"{paper}: {used - keys}"
-        assert all(u.startswith(chapter) for u in used)
-        assert (ROOT / "chapters" / f"{chapter}.ipynb").exists()
-
-
-def fake_record():
-    return {"measured": "2026-11-26T10:00:00+00:00", "scale": "default",
+def fake_record(scale="default"):
+    def run(seed, pca, robust, ok=True):
+        return {"seed": seed, "seconds": 12.0 + seed, "ok": ok, "error": None if ok else "AssertionError",
+                "claims": [claim("robust", robust, seed=seed), claim("close", 1.1 + 0.1 * seed, seed=seed)],
+                "measures": {"pca30": pca}}
+    return {"measured": "2026-11-26T10:00:00+00:00", "scale": scale,
             "machine": {"cpu": "Test CPU", "cpu_cores": 2, "gpu": None, "torch": "2.13.0", "torch_threads": 2},
-            "chapters": {"06_depth": {"seconds": 12.3, "ok": True,
-                                      "figures": {"pca30": 13.866, "deep_ae_best": 7.5, "paper_network": None}},
-                         "09_psd": {"seconds": None, "ok": False, "figures": {}}}}
+            "chapters": {"06_depth": {"title": "14.3 Depth", "runs": [run(0, 13.86, 5.0), run(1, 13.88, 5.1),
+                                                                     run(2, 13.87, 5.2)]},
+                         "09_psd": {"title": "14.8 PSD", "runs": [{"seed": 0, "seconds": None, "ok": False,
+                                                                  "error": "AssertionError", "claims": [
+                                                                      claim("fast", 0.5, passed=False)],
+                                                                  "measures": {}}]}}}
 
 
-def test_fill_formats_figures_and_marks_what_is_missing():
+def test_fill_averages_over_seeds_and_marks_what_is_missing():
     r = fake_record()
-    assert records.fill("{06_depth.pca30:.2f}", r) == "13.87"
-    assert records.fill("{06_depth.deep_ae_best:.2f}; paper's {06_depth.paper_network:.2f}", r) == "7.50; paper's –"
-    assert records.fill("{09_psd.speedup_converged:.0f}x", r) == "–x"
+    assert records.fill("{06_depth.pca30:.2f}", r) == "13.87 ± 0.01"
+    assert records.fill("{06_depth.robust:.1f}", r) == "5.1 ± 0.1"  # a claim's figure
+    assert records.fill("{09_psd.speedup-converged:.0f}x", r) == "–x"
     assert records.fill("{06_depth.pca30:.2f}", None) == "not run"
+
+
+def test_margin_and_verdict():
+    assert records.margin([5.0, 5.1, 5.2], ">", 1.0) == pytest.approx(41.0)
+    assert records.margin([0.2, 0.2], "<", 0.5) == float("inf")
+    assert records.margin([0.2], "<", 0.5) is None
+    rows = {(r["chapter"], r["claim"]["key"]): r for r in records.claims_rows({"default": fake_record()})}
+    assert records.verdict(rows["06_depth", "robust"]) == "robust"
+    assert records.verdict(rows["06_depth", "close"]) == "close"  # mean 1.2, sd 0.1: 2 sd above 1.0
+    assert records.verdict(rows["09_psd", "fast"]) == "fails"
 
 
 def test_tables_read_the_records(tmp_path, monkeypatch):
     monkeypatch.setattr(records, "RESULTS", tmp_path)
     (tmp_path / "default.json").write_text(json.dumps(fake_record()))
     times = records.times_table()
-    assert "| 06_depth | 12 |" in times and "| 09_psd | failed |" in times
+    assert "| 06_depth | 13 |" in times and "| 09_psd | failed |" in times
     assert "2026-11-26, Test CPU, 2 cores, 2 torch threads" in times and "**full**: not run yet" in times
-    table = records.reproductions_table()
-    assert "| 13.87 | not run |" in table  # the PCA row: default measured, full not run
-    assert "run_chapters.py --scale full" in table
+    table = records.reproductions_tables()
+    assert "| 13.87 ± 0.01 | not run |" in table  # the PCA row: default measured, full not run
+    assert "### Reproduced" in table and "### Analogous" in table and "run_chapters.py --scale full" in table
+    assert "Not reproduced yet" in table  # no Hinton record: the 3.00 row is open
+    claims = records.claims_table()
+    assert "3 claims: 1 robust, 1 close, 1 fails." in claims
+    assert "| [14.3](chapters/06_depth.ipynb) | Claim robust. | > 1 | – | 5.1 ± 0.1 | – | 0.5 ± 0, the baseline |" in claims
     assert "No full run" in records.hinton_table()
     assert "Not measured yet" in records.throughput_table()
     loops = {k: {"s_per_epoch": 2.0, "samples_per_s": 30000} for k in ("dataloader", "fit", "bare_128", "bare_1024")}
@@ -95,6 +86,30 @@ def test_tables_read_the_records(tmp_path, monkeypatch):
     table = records.throughput_table()
     assert "| cpu | `aebook.fit` at its defaults (batch 128) | 2.00 | 30,000 |" in table
     assert "fit no slower than the DataLoader loop: **missed**" in table
+
+
+def test_run_chapters_records_what_the_chapter_claimed(tmp_path):
+    """A two-cell notebook run by run_chapters at two seeds: its claims and measures land in the record."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 14.0 A test chapter"), nbformat.v4.new_code_cell(
+        "import aebook\nseed = aebook.set_seed()\n"
+        "aebook.measure('twice-seed', 2.0 * seed, 'twice the seed')\n"
+        "aebook.claim('seed-small', 'The seed is below 5.', figure=seed, op='<', threshold=5, "
+        "control=9, control_label='nine')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "00_test.ipynb"
+    nbformat.write(nb, path)
+    out = tmp_path / "quick.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run_chapters.py"), "--scale", "quick",
+                    "--seeds", "1", "3", "--threads", "1", "--out", str(out), str(path)],
+                   check=True, capture_output=True, timeout=300)
+    record = json.loads(out.read_text())
+    entry = record["chapters"]["00_test"]
+    assert entry["title"] == "14.0 A test chapter"
+    assert [r["seed"] for r in entry["runs"]] == [1, 3] and all(r["ok"] for r in entry["runs"])
+    assert [r["measures"]["twice-seed"] for r in entry["runs"]] == [2.0, 6.0]
+    assert [(c["figure"], c["seed"], c["scale"]) for r in entry["runs"] for c in r["claims"]] == \
+        [(1.0, 1, "quick"), (3.0, 3, "quick")]
 
 
 def test_throughput_loops_train_and_time_each_epoch():
@@ -111,7 +126,6 @@ def test_throughput_loops_train_and_time_each_epoch():
 
 def test_hinton_script_trains_each_recipe_and_records_it(tmp_path):
     """The GPU script's smoke run (--quick: 2,000 images, 1 epoch) on two recipes."""
-    import subprocess
     out = tmp_path / "hinton.json"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "hinton2006.py"), "--quick", "--recipes", "plain",
                     "masking-0.1", "--out", str(out)], check=True, capture_output=True, timeout=300)

@@ -13,7 +13,7 @@ from torch import nn
 from aebook.losses import squared_error
 from aebook.metrics import principal_angles
 from aebook.models import LinearAutoencoder, mlp_autoencoder
-from aebook.training import History, evaluate, fit, pick_device, set_seed
+from aebook.training import History, current_seed, evaluate, fit, pick_device, set_seed
 
 
 def low_rank_data(n=512, d=10, k=2, seed=0):
@@ -157,14 +157,39 @@ def test_evaluate_bad_x(bad):
 
 
 def test_set_seed():
-    set_seed(3)
+    assert set_seed(3) == 3 and current_seed() == 3
     a = (random.random(), np.random.rand(), torch.rand(1))
     set_seed(3)
     b = (random.random(), np.random.rand(), torch.rand(1))
     assert a[:2] == b[:2] and torch.equal(a[2], b[2])
-    for bad in (1.0, "3", None):
+    for bad in (1.0, "3", True):
         with pytest.raises(TypeError):
             set_seed(bad)
+
+
+def test_set_seed_from_the_environment(monkeypatch):
+    monkeypatch.delenv("AEBOOK_SEED", raising=False)
+    assert set_seed() == 0
+    monkeypatch.setenv("AEBOOK_SEED", "2")
+    assert set_seed() == 2 and current_seed() == 2
+    a = torch.rand(3)
+    assert torch.equal(a, (set_seed(2), torch.rand(3))[1])
+    for bad in ("-1", "two", "1.5"):
+        monkeypatch.setenv("AEBOOK_SEED", bad)
+        with pytest.raises(ValueError, match="AEBOOK_SEED"):
+            set_seed()
+
+
+def test_fit_without_a_seed_continues_the_global_generator(x):
+    """seed=None: two runs after the same set_seed agree; after different seeds they differ."""
+    runs = []
+    for seed in (5, 5, 6):
+        model = small_model()  # the same initial weights every time
+        set_seed(seed)
+        fit(model, x, epochs=2, batch_size=16, progress=False)
+        runs.append([p.detach().clone() for p in model.parameters()])
+    assert all(torch.equal(p, q) for p, q in zip(runs[0], runs[1]))
+    assert not all(torch.equal(p, q) for p, q in zip(runs[0], runs[2]))
 
 
 @pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(),
