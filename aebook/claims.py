@@ -16,6 +16,9 @@ Each call also appends its record (a ``Claim``) to ``RECORDED``, and, when the e
 variable ``AEBOOK_RECORD`` names a file, writes it there as one JSON line: that is how
 ``benchmarks/run_chapters.py`` collects exactly what the chapters asserted. ``measure`` records a
 figure that is not a claim (e.g. one the Reproductions page compares with a paper) the same way.
+In a notebook, both also *glue* their figures (myst-nb's glue, without importing myst-nb, which
+Colab lacks): the chapter's prose can quote a figure as ``{glue:text}`key:.2f` `` and a claim's
+control as ``key-control``, so a number in the text is the number the run measured.
 """
 from __future__ import annotations
 
@@ -76,6 +79,26 @@ def _number(name: str, value: object) -> float:
     return number
 
 
+GLUE_PREFIX = "application/papermill.record/"  # myst-nb's mime prefix for glued, undisplayed values
+
+
+def glue(name: str, value: float) -> None:
+    """Store ``value`` in the notebook's output for myst-nb's ``{glue:text}`name` `` role, shown
+    nowhere else; does nothing outside IPython. The same output that ``myst_nb.glue(name, value,
+    display=False)`` writes."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
+
+
 def _write(kind: str, record: dict) -> None:
     RECORDED.append({"kind": kind, **record})
     path = os.environ.get("AEBOOK_RECORD", "").strip()
@@ -118,6 +141,9 @@ def claim(key: str, statement: str, *, figure: float, op: str, threshold: float,
     record = Claim(key, statement.strip(), figure, op, threshold, control, control_label, no_control,
                    current_scale(), current_seed(), passed, control_passed)
     _write("claim", asdict(record))
+    glue(key, figure)
+    if control is not None:
+        glue(f"{key}-control", control)
     print(record.describe())
     if not passed or control_passed:
         raise AssertionError(f"claim {key!r} does not hold as stated. {statement.strip()} "
@@ -137,4 +163,5 @@ def measure(key: str, value: float, text: str) -> float:
     value = _number("value", value)
     _write("measure", {"key": key, "text": text.strip(), "value": value, "scale": current_scale(),
                        "seed": current_seed()})
+    glue(key, value)
     return value

@@ -112,7 +112,7 @@ def describe(record: dict) -> str:
 
 def runs(record: dict | None, chapter: str) -> list[dict]:
     """The chapter's runs in a record (one per seed), or [] if it has none."""
-    return [] if record is None else record["chapters"].get(chapter, {}).get("runs", [])
+    return [] if record is None else record["chapters"].get(chapter, {}).get("runs", [])  # [] in old records
 
 
 def values(record: dict | None, chapter: str, key: str) -> list[float]:
@@ -220,7 +220,7 @@ def claims_rows(records: dict[str, dict | None]) -> list[dict]:
         if record is None:
             continue
         for chapter, entry in record["chapters"].items():
-            for run in entry["runs"]:
+            for run in entry.get("runs", []):
                 for c in run["claims"]:
                     row = rows.setdefault((chapter, c["key"]), {"chapter": chapter, "title": entry["title"],
                                                                "claim": c, "runs": {}})

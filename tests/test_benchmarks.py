@@ -112,6 +112,20 @@ def test_run_chapters_records_what_the_chapter_claimed(tmp_path):
         [(1.0, 1, "quick"), (3.0, 3, "quick")]
 
 
+def test_claims_and_measures_are_glued_for_the_prose(tmp_path):
+    """In a kernel, aebook.claim and aebook.measure leave the outputs myst-nb's glue reads."""
+    from nbclient import NotebookClient
+    from myst_nb.ext.glue import extract_glue_data_cell
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import aebook\naebook.measure('pca30', 13.87, 'PCA-30')\n"
+        "aebook.claim('ratio', 'A ratio.', figure=0.25, op='<', threshold=0.5, control=0.75, control_label='c')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    glued = {key: output["data"]["text/plain"] for key, output in extract_glue_data_cell(nb.cells[0])}
+    assert glued == {"pca30": "13.87", "ratio": "0.25", "ratio-control": "0.75"}
+
+
 def test_throughput_loops_train_and_time_each_epoch():
     """A small run of every loop: each lowers the loss of its model and reports positive times."""
     x = torch.rand(512, 784)
