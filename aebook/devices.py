@@ -64,3 +64,9 @@ def check_floating(x: Tensor, name: str = "x") -> None:
 def has_values(x: Tensor) -> bool:
     """Whether a check on x's values is possible and costs no device sync: True on the CPU."""
     return x.device.type == "cpu"
+
+
+def all_finite(x: Tensor) -> bool:
+    """Whether every value of x is finite. It reads every value (one device sync), so it is for
+    whole data sets and one-off measurements, not per-batch losses; True on ``meta`` (no values)."""
+    return x.device.type == "meta" or bool(torch.isfinite(x).all())
