@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .devices import check_floating, model_device
+from .devices import all_finite, check_floating, model_device
 from .models import eval_mode
 from .losses import LossFn, squared_error
 
@@ -73,7 +73,7 @@ def _check_data(name: str, x: Tensor | None, like: Tensor | None = None) -> None
     if like is not None and x.shape[1:] != like.shape[1:]:
         raise ValueError(f"{name} must have x_train's trailing shape {tuple(like.shape[1:])}, "
                          f"got {tuple(x.shape[1:])}")
-    if x.device.type != "meta" and not bool(torch.isfinite(x).all()):
+    if not all_finite(x):
         raise ValueError(f"{name} holds NaN or infinite values")
 
 
