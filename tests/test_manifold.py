@@ -7,7 +7,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-from matplotlib.axes import Axes
 from scipy.stats import spearmanr
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
