@@ -30,8 +30,8 @@ LossFn = Callable[[nn.Module, Tensor], Tensor]
 def _check_pair(a: Tensor, x: Tensor, a_name: str) -> None:
     check_floating(a, a_name)
     check_floating(x, "x")
-    if a.shape != x.shape or a.ndim != 2:
-        raise ValueError(f"expected {a_name} and x, two (N, D) tensors of one shape, got "
+    if a.shape != x.shape or a.ndim != 2 or len(x) == 0:
+        raise ValueError(f"expected {a_name} and x, two non-empty (N, D) tensors of one shape, got "
                          f"{tuple(a.shape)} and {tuple(x.shape)}")
     check_same_device(**{a_name: a, "x": x})
 
@@ -67,10 +67,12 @@ def bce_logits(logits: Tensor, x: Tensor) -> Tensor:
 
 def squared_error(model: nn.Module, x: Tensor) -> Tensor:
     """Training loss: ``sum_squared_error(model(x), x)``, for decoders that output r itself."""
+    check_floating(x, "x")
     return sum_squared_error(model(x), x)
 
 
 def bernoulli_nll(model: nn.Module, x: Tensor) -> Tensor:
     """Training loss: ``bce_logits(model(x), x)``, for decoders that output logits."""
+    check_floating(x, "x")
     return bce_logits(model(x), x)
 

@@ -122,6 +122,8 @@ def tied_autoencoder(input_dim: int, code_dim: int, activation: type[nn.Module] 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     """Put ``model`` in eval mode for a ``with`` block, then restore its train/eval flag, also on error."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     was_training = model.training
     model.eval()
     try:
@@ -132,4 +134,6 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -23,16 +23,26 @@ def _to_numpy(x: Tensor | np.ndarray) -> np.ndarray:
     raise TypeError(f"expected a tensor or an array, got {type(x).__name__}")
 
 
+def _check_images(x: Tensor | np.ndarray) -> None:
+    """Floating pixels in [0, 1] are the book's images: integers (0..255) would show saturated."""
+    if isinstance(x, Tensor) and not x.is_floating_point() or isinstance(x, np.ndarray) and x.dtype.kind != "f":
+        raise TypeError(f"images must hold floating-point pixels (pixel / 255), got {x.dtype}")
+
+
 def tile_images(images: Tensor | np.ndarray, ncols: int, shape: tuple[int, int] = IMAGE_SHAPE,
                 pad: int = 1) -> np.ndarray:
     """Arrange (N, H*W) rows, N >= 1, as one (rows*(H+pad)-pad, ncols*(W+pad)-pad) mosaic; gaps
-    are NaN. Returns CPU numpy (tensors on any device are copied)."""
+    are NaN, so images must be finite and floating. Returns CPU numpy (tensors on any device are
+    copied)."""
+    _check_images(images)
     x = _to_numpy(images)
     h, w = shape
     if x.ndim != 2 or x.shape[1] != h * w or len(x) == 0:
         raise ValueError(f"expected images of shape (N, {h * w}) with N >= 1, got {x.shape}")
     if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
         raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    if not np.isfinite(x).all():  # NaN marks the gaps between tiles
+        raise ValueError("images hold NaN or infinite values")
     nrows = math.ceil(len(x) / ncols)
     out = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), np.nan)
     for i, img in enumerate(x.reshape(-1, h, w)):
