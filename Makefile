@@ -40,7 +40,7 @@ COLAB     := .venv-colab
 COLAB_PIN := numpy==2.0.2 ipywidgets==7.7.1 matplotlib==3.10.3 scikit-learn==1.6.1 \
              ipython==7.34.0 ipykernel==6.17.1 torch==2.13.0
 COLAB_TOOLS := pytest==9.2.0 pytest-xdist==3.8.0 nbval==0.11.0 pyyaml
-AEBOOK_GIT := aebook @ git+file://$(CURDIR)@HEAD
+AEBOOK_GIT = aebook @ git+file://$(CURDIR)@$(shell git rev-parse HEAD)
 $(COLAB)/.installed: pyproject.toml Makefile
 	rm -rf $(COLAB)
 	$(PYTHON) -m venv $(COLAB)
