@@ -238,16 +238,24 @@ def load_arrays(spec: Spec) -> tuple[dict[str, np.ndarray], str]:
         + f"\nFix: {spec.fix}")
 
 
+def _check_size(n: int | None, total: int | None) -> None:
+    if n is None:
+        return
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 0 < n <= (total or n):
+        raise ValueError(f"subset size must be an int in 1..{total or 'N'} (or None for all), got {n!r}")
+
+
 def _subset(n: int | None, total: int, generator: torch.Generator) -> Tensor | None:
+    _check_size(n, total)
     if n is None:
         return None
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 0 < n <= total:
-        raise ValueError(f"subset size must be an int in 1..{total} (or None for all), got {n!r}")
     return torch.randperm(total, generator=generator)[:int(n)]  # cpu: data sets load into CPU tensors
 
 
 def load_images(spec: Spec, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> ImageData:
     """Load a data set as ``ImageData``; ``n_train``/``n_test`` take a seeded random subset."""
+    for n in (n_train, n_test):  # before the files are read; the upper bound is checked after
+        _check_size(n, None)
     arrays, source = load_arrays(spec)
     out = []
     for offset, (split, n) in enumerate((("train", n_train), ("t10k", n_test))):
