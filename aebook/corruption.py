@@ -10,6 +10,8 @@ The three corruptions below are those of Vincent et al. (2010, §4.2). Each is a
 ``corrupt(x, <level>, generator=None) -> x_tilde`` on a batch x of shape (N, D) that returns a new
 tensor and leaves x untouched. Without a generator the noise comes from torch's global generator
 (which ``aebook.fit`` seeds); with one it comes from that generator, which must live on x's device.
+Levels must be finite numbers in range (a NaN level is an error). x must be floating; its values
+are not checked (that would cost a device sync per batch): NaN entries stay NaN unless replaced.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from .devices import check_floating
 from .losses import LossFn, sum_squared_error
 
 Corruption = Callable[..., Tensor]   # corrupt(x, generator=None) -> x_tilde, (N, D) -> (N, D)
@@ -25,10 +28,9 @@ Recon = Callable[[Tensor, Tensor], Tensor]  # recon(model_output, x) -> scalar
 
 
 def _check(x: Tensor, generator: torch.Generator | None) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 2 or not x.is_floating_point():
-        raise ValueError(f"x must be a floating (N, D) batch, got shape {tuple(x.shape)} and dtype {x.dtype}")
+    check_floating(x, "x")
+    if x.ndim != 2:
+        raise ValueError(f"x must be an (N, D) batch, got shape {tuple(x.shape)}")
     if generator is not None:
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
@@ -39,8 +41,8 @@ def _check(x: Tensor, generator: torch.Generator | None) -> None:
 def _check_level(name: str, value: float, upper: float | None) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if value < 0 or (upper is not None and value > upper):
-        bound = f"[0, {upper}]" if upper is not None else ">= 0"
+    if not 0 <= value <= (upper if upper is not None else float("inf")) or value == float("inf"):
+        bound = f"[0, {upper}]" if upper is not None else ">= 0 and finite"
         raise ValueError(f"{name} must be in {bound}, got {value}")
 
 

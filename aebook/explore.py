@@ -60,7 +60,8 @@ def latent_view(decode: Fn, codes: Tensor, labels: Tensor | None = None, dims: t
         raise ValueError(f"dims must be two different code dimensions below {codes.shape[1]}, got {dims}")
     codes = codes.detach().cpu().float()
     base = codes.median(0).values if base is None else base.detach().cpu().float().clone()
-    lo, hi = torch.quantile(codes[:, [d1, d2]], torch.tensor([0.02, 0.98]), dim=0)  # (2,), (2,)
+    q = torch.tensor([0.02, 0.98], device=codes.device)
+    lo, hi = torch.quantile(codes[:, [d1, d2]], q, dim=0)  # (2,), (2,)
     grids = [np.round(np.linspace(float(lo[j]), float(hi[j]), steps), 2).tolist() for j in range(2)]
     names = (f"h{d1 + 1}", f"h{d2 + 1}")
 
@@ -102,13 +103,14 @@ def interpolation_view(encode: Fn, decode: Fn, x_a: Tensor, x_b: Tensor, steps: 
     h_a, h_b = apply(encode, torch.stack([x_a, x_b])).unbind(0)  # (k,), (k,)
     fig = Figure(figsize=(6.4, 2.6))
     ax_line, ax_prior = fig.subplots(2, 1, height_ratios=[1, 1])
-    line = _image_axes(ax_line, tile_images(torch.zeros(3, 784), 3))
-    prior = _image_axes(ax_prior, tile_images(torch.zeros(n_samples, 784), n_samples))
+    line = _image_axes(ax_line, tile_images(np.zeros((3, 784)), 3))
+    prior = _image_axes(ax_prior, tile_images(np.zeros((n_samples, 784)), n_samples))
     ax_prior.set_title("decoded draws from the prior, h ~ N(0, I)", fontsize="small")
 
     def update(t: float, seed: int) -> dict[str, Any]:
         x_t = apply(decode, ((1 - t) * h_a + t * h_b)[None])[0]
-        h = torch.randn(n_samples, h_a.numel(), generator=torch.Generator().manual_seed(seed))
+        g = torch.Generator().manual_seed(seed)  # cpu: apply moves h to the decoder's device
+        h = torch.randn(n_samples, h_a.numel(), generator=g)  # cpu: from g, as above
         samples = apply(decode, h)
         line.set_data(tile_images(torch.stack([x_a.cpu(), x_t, x_b.cpu()]), 3))
         prior.set_data(tile_images(samples, n_samples))
@@ -141,7 +143,8 @@ def noise_view(daes: Mapping[str, tuple[Fn, Callable[..., Tensor]]], x: Tensor, 
 
     def update(corruption: str, level: float) -> dict[str, Any]:
         model, corrupt = daes[corruption]
-        x_tilde = corrupt(x, level, generator=torch.Generator().manual_seed(seed)) if level > 0 else x
+        g = torch.Generator().manual_seed(seed)  # cpu: x is a CPU copy here
+        x_tilde = corrupt(x, level, generator=g) if level > 0 else x
         out = {"corrupted": x_tilde, "DAE": output(apply(model, x_tilde))}
         if plain is not None:
             out["plain AE"] = output(apply(plain, x_tilde))
@@ -247,7 +250,7 @@ def point_view(settings: Mapping[str, Mapping[str, Callable[[Tensor], Tensor]]],
     fig.subplots_adjust(left=0.12, right=0.97, top=0.9, bottom=0.1)
 
     def update(setting: str, x1: float, x2: float) -> dict[str, Any]:
-        p = torch.tensor([[x1, x2]], dtype=torch.float32)
+        p = torch.tensor([[x1, x2]], dtype=torch.float32)  # cpu: apply moves it to each fn's model
         vectors = {name: apply(fn, p)[0] for name, fn in settings[setting].items()}  # name -> (2,)
         for arrow, v in zip(arrows, vectors.values()):
             arrow.set_offsets([[x1, x2]])

@@ -12,7 +12,7 @@ std s_k replaced by sqrt(s_k^2 + sigma^2) (``smoothed_mixture``), so the bias is
 
 This module holds a grid helper, the field r(x) - x of a model, the smoothed mixture, two ways to
 compare fields (the density-weighted mean cosine, which ignores lengths, and the weighted relative
-error, which does not), and quiver figures.
+error, which does not), and the book's quiver figures (also those of DLB §14.6's manifolds).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor, nn
 
+from .devices import all_finite, check_floating, check_same_device, float64, model_device
 from .models import eval_mode
 from .toy import GaussianMixture2D
 
@@ -32,26 +33,27 @@ LogDensity = Union[Callable[[Tensor], Tensor], Tensor]  # log p: a function (M, 
 
 
 def _check_field(v: Tensor, name: str) -> None:
-    if not isinstance(v, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(v).__name__}")
+    check_floating(v, name)
     if v.ndim != 2 or v.shape[1] != 2 or len(v) == 0:
         raise ValueError(f"{name} must have shape (N, 2) with N > 0, got {tuple(v.shape)}")
 
 
 def grid_2d(xlim: tuple[float, float] = (-3.5, 3.5), ylim: tuple[float, float] | None = None,
-            n: int = 24) -> Tensor:
-    """An n x n grid of points over xlim x ylim, shape (n * n, 2), x varying fastest.
+            n: int = 24, device: torch.device | str | None = None) -> Tensor:
+    """An n x n grid of points over xlim x ylim, shape (n * n, 2), x varying fastest, on ``device``
+    (default: torch's default device, the CPU).
 
     Reshape a per-point quantity to (n, n) to get rows of constant y (matplotlib's meshgrid order).
     With limits symmetric about 0, an even n keeps the lines x1 = 0 and x2 = 0 off the grid (and
     with them, e.g., a mode at (2, 0), where the score is nearly 0 and its direction meaningless)."""
     ylim = xlim if ylim is None else ylim
     for name, lim in (("xlim", xlim), ("ylim", ylim)):
-        if len(lim) != 2 or not lim[0] < lim[1]:
-            raise ValueError(f"{name} must be (low, high) with low < high, got {lim}")
+        if len(lim) != 2 or not -np.inf < lim[0] < lim[1] < np.inf:
+            raise ValueError(f"{name} must be (low, high), finite, with low < high, got {lim}")
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise ValueError(f"n must be an int >= 2, got {n!r}")
-    xs, ys = torch.linspace(*map(float, xlim), n), torch.linspace(*map(float, ylim), n)
+    xs = torch.linspace(*map(float, xlim), n, device=device)
+    ys = torch.linspace(*map(float, ylim), n, device=device)
     gx, gy = torch.meshgrid(xs, ys, indexing="xy")  # (n, n) each, gx[i, j] = xs[j]
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
 
@@ -61,12 +63,12 @@ def reconstruction_field(model: nn.Module, x: Tensor) -> Tensor:
     """r(x) - x for a model mapping (N, 2) -> (N, 2); evaluated in eval mode, without gradients.
 
     For a DAE trained on Gaussian noise this estimates sigma^2 grad log p_sigma(x): DLB §14.5.1,
-    Alain & Bengio 2014 (``alain2014regularized``)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    Alain & Bengio 2014 (``alain2014regularized``). x goes to the model's device; the field comes
+    back on x's device."""
+    device = model_device(model)
     _check_field(x, "x")
     with eval_mode(model):
-        r = model(x.to(next(model.parameters()).device)).cpu()  # (N, 2)
+        r = model(x.to(device)).to(x.device)  # (N, 2)
     if r.shape != x.shape:
         raise ValueError(f"model must map (N, 2) to (N, 2), got {tuple(r.shape)}")
     return r - x
@@ -78,30 +80,37 @@ def smoothed_mixture(mixture: GaussianMixture2D, sigma: float) -> GaussianMixtur
     Gaussian noise sigma estimates (DLB §14.5.1; ``alain2014regularized``)."""
     if not isinstance(mixture, GaussianMixture2D):
         raise TypeError(f"mixture must be a GaussianMixture2D, got {type(mixture).__name__}")
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma < 0:
-        raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma < np.inf:
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
     return GaussianMixture2D(mixture.means, (mixture.stds ** 2 + sigma ** 2).sqrt(), mixture.weights)
 
 
 def _check_pair(u: Tensor, v: Tensor, weights: Tensor) -> None:
-    """Two (N, 2) fields of one shape and (N,) weights."""
+    """Two finite (N, 2) fields of one shape and finite (N,) weights >= 0, on one device."""
     _check_field(u, "u")
     _check_field(v, "v")
     if u.shape != v.shape:
         raise ValueError(f"u and v must have one shape, got {tuple(u.shape)} and {tuple(v.shape)}")
     if not isinstance(weights, Tensor) or weights.shape != (len(u),):
         raise ValueError(f"weights must be a tensor of shape ({len(u)},), got {getattr(weights, 'shape', weights)}")
+    check_same_device(u=u, v=v, weights=weights)
+    for name, t in (("u", u), ("v", v), ("weights", weights)):
+        if not all_finite(t):  # a NaN vector has no direction: it must not count as cosine 0
+            raise ValueError(f"{name} holds NaN or infinite values")
+    if bool((weights < 0).any()):
+        raise ValueError("weights must be non-negative")
 
 
 def weighted_mean_cosine(u: Tensor, v: Tensor, weights: Tensor, eps: float = 1e-12) -> float:
     """sum_i w_i cos(u_i, v_i) / sum_i w_i, in [-1, 1]: how well two (N, 2) fields agree in
     direction, weighting each point by w_i (e.g. the density p(x_i)). Magnitudes are ignored.
 
-    Points where either vector is shorter than ``eps`` count as cosine 0."""
+    Points where either vector is shorter than ``eps`` count as cosine 0; NaN or infinite entries
+    are an error. Computed in float64."""
     _check_pair(u, v, weights)
-    if (weights < 0).any() or not float(weights.sum()) > 0:
-        raise ValueError("weights must be non-negative with a positive sum")
-    u, v, w = u.double(), v.double(), weights.double()
+    if not float(weights.sum()) > 0:
+        raise ValueError("weights must have a positive sum")
+    u, v, w = float64(u), float64(v), float64(weights)
     norms = u.norm(dim=1) * v.norm(dim=1)                                   # (N,)
     cos = torch.where(norms > eps, (u * v).sum(1) / norms.clamp_min(eps), torch.zeros_like(norms))
     return float((w * cos).sum() / w.sum())
@@ -113,9 +122,7 @@ def weighted_relative_error(u: Tensor, v: Tensor, weights: Tensor) -> float:
     the cosine it sees lengths. Used to measure a DAE's field against sigma^2 grad log p_sigma
     (DLB §14.5.1; ``alain2014regularized``)."""
     _check_pair(u, v, weights)
-    if (weights < 0).any():
-        raise ValueError("weights must be non-negative")
-    u, v, w = u.double(), v.double(), weights.double()
+    u, v, w = float64(u), float64(v), float64(weights)
     denominator = (w * (v ** 2).sum(1)).sum()
     if not float(denominator) > 0:
         raise ValueError("v must be non-zero where the weights are positive")
@@ -146,27 +153,39 @@ def plot_density(log_density: LogDensity, lim: tuple[float, float] = (-3.5, 3.5)
     return ax
 
 
+def _spacing(p: np.ndarray) -> float:
+    """The median distance from a point to its nearest neighbour: the step of a grid_2d grid."""
+    d = np.linalg.norm(p[:, None] - p[None], axis=-1) + np.diag(np.full(len(p), np.inf))
+    return float(np.median(d.min(1))) if len(p) > 1 else 1.0
+
+
 def plot_field(points: Tensor, field: Tensor, ax: Axes | None = None, log_density: LogDensity | None = None,
-               title: str | None = None, scale: float | None = None, color: str = "C3") -> Axes:
-    """Quiver plot of a (N, 2) field at (N, 2) grid points from ``grid_2d``, over the filled
-    contours of the density exp(log_density) if given: either a function (M, 2) -> (M,), drawn on a
-    fine 120 x 120 grid, or a tensor (N,) of values at ``points``. Arrows are drawn in data units
-    times ``scale`` (default: the longest arrow is 1.5 grid steps); pass one ``scale`` to compare
-    panels."""
+               title: str | None = None, scale: float | None = None, color: str = "C3",
+               curve: Tensor | None = None) -> Axes:
+    """Quiver plot of a (N, 2) field, e.g. r(x) - x (DLB §14.5.1, §14.6), at (N, 2) points.
+
+    Arrows are drawn in data units times ``scale``: ``scale=1`` shows true lengths (where r sends
+    each point); the default makes the longest arrow 1.5 times the points' spacing (the grid step
+    of ``grid_2d``). Pass one ``scale`` to compare panels. Drawn over, if given: the filled
+    contours of exp(log_density), a function (M, 2) -> (M,) drawn on a fine 120 x 120 grid or a
+    tensor (N,) of values at ``points`` (then an n x n grid from ``grid_2d``); and a manifold
+    ``curve`` (M, 2) as grey dots."""
     _check_field(points, "points")
     _check_field(field, "field")
     if field.shape != points.shape:
         raise ValueError(f"field {tuple(field.shape)} and points {tuple(points.shape)} must match")
-    n = int(round(len(points) ** 0.5))
-    if n * n != len(points):
-        raise ValueError(f"points must be an n x n grid from grid_2d, got {len(points)} points")
     p, f = points.detach().cpu().double().numpy(), field.detach().cpu().double().numpy()
-    step = float(np.abs(np.diff(p[:n, 0])).max())
     if scale is None:
-        scale = 1.5 * step / max(float(np.linalg.norm(f, axis=1).max()), 1e-12)
+        scale = 1.5 * _spacing(p) / max(float(np.linalg.norm(f, axis=1).max()), 1e-12)
     ax = plt.subplots(figsize=(4.5, 4.5))[1] if ax is None else ax
     if log_density is not None:
+        n = int(round(len(points) ** 0.5))
+        if not callable(log_density) and n * n != len(points):
+            raise ValueError(f"a tensor log_density needs an n x n grid of points from grid_2d, got {len(points)}")
         _contour_density(ax, points, n, log_density)
+    if curve is not None:
+        _check_field(curve, "curve")
+        ax.scatter(*curve.detach().cpu().double().numpy().T, s=1, color="0.6", rasterized=True)
     ax.quiver(p[:, 0], p[:, 1], scale * f[:, 0], scale * f[:, 1], color=color,
               angles="xy", scale_units="xy", scale=1, width=0.004)
     ax.set_aspect("equal")

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import jacrev, vmap
 
+from .devices import all_finite, check_floating, check_same_device, float64
 from .losses import LossFn, squared_error
 from .models import Autoencoder
 
@@ -46,8 +47,7 @@ _DERIVATIVES: dict[type[nn.Module], Callable[[Tensor, Tensor], Tensor]] = {
 
 
 def _check_batch(x: Tensor, name: str = "x") -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    check_floating(x, name)
     if x.ndim != 2 or min(x.shape) == 0:
         raise ValueError(f"{name} must be a non-empty (N, D) tensor, got shape {tuple(x.shape)}")
 
@@ -145,16 +145,17 @@ def jacobian_singular_values(fn: Fn, x: Tensor, chunk_size: int = 32) -> Tensor:
     (rifai2011manifold): a CAE has few large ones, along the data manifold's tangent directions.
 
     Computed as the square roots of the eigenvalues of the smaller Gram matrix (J J^T or J^T J) in
-    float64, ``chunk_size`` examples at a time: several times faster than an SVD of each J."""
+    float64 (on a CPU copy where the device has no float64), ``chunk_size`` examples at a time:
+    several times faster than an SVD of each J. Returned on x's device in x's dtype."""
     _check_batch(x)
-    if not isinstance(chunk_size, int) or chunk_size < 1:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     out = []
     with torch.no_grad():
         for xb in x.split(chunk_size):
-            j = jacobian(fn, xb, chunk_size=None).double()  # (n, K, D)
+            j = float64(jacobian(fn, xb, chunk_size=None))  # (n, K, D)
             gram = j @ j.transpose(1, 2) if j.shape[1] <= j.shape[2] else j.transpose(1, 2) @ j
-            out.append(torch.linalg.eigvalsh(gram).flip(1).clamp_min(0).sqrt().to(x.dtype))
+            out.append(torch.linalg.eigvalsh(gram).flip(1).clamp_min(0).sqrt().to(x.device, x.dtype))
     return torch.cat(out)
 
 
@@ -162,7 +163,7 @@ def tangent_directions(fn: Fn, x: Tensor, n_directions: int) -> tuple[Tensor, Te
     """Leading right singular vectors of J_fn(x_n), in input space: (N, n, D), and their singular
     values (N, n). Rifai et al. 2011 (rifai2011manifold): the CAE's estimate of the tangent plane."""
     _check_batch(x)
-    if not isinstance(n_directions, int) or n_directions < 1:
+    if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
         raise ValueError(f"n_directions must be a positive int, got {n_directions!r}")
     with torch.no_grad():
         _, s, vh = torch.linalg.svd(jacobian(fn, x), full_matrices=False)  # vh: (N, min(K, D), D)
@@ -173,11 +174,15 @@ def tangent_directions(fn: Fn, x: Tensor, n_directions: int) -> tuple[Tensor, Te
 
 def contraction_ratio(fn: Fn, x1: Tensor, x2: Tensor) -> Tensor:
     """||fn(x1_n) - fn(x2_n)|| / ||x1_n - x2_n|| for each pair of rows: shape (N,). Rifai et al. 2011
-    (rifai2011contractive) §5: below 1 the map brings the pair closer together."""
+    (rifai2011contractive) §5: below 1 the map brings the pair closer together. Finite inputs."""
     _check_batch(x1, "x1")
     _check_batch(x2, "x2")
     if x1.shape != x2.shape:
         raise ValueError(f"x1 and x2 must have one shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
+    check_same_device(x1=x1, x2=x2)
+    for name, t in (("x1", x1), ("x2", x2)):
+        if not all_finite(t):
+            raise ValueError(f"{name} holds NaN or infinite values")
     dist = (x1 - x2).norm(dim=1)
     if bool((dist == 0).any()):
         raise ValueError("x1 and x2 must differ in every row (a pair at distance 0 has no ratio)")
@@ -193,15 +198,17 @@ def noisy_reconstruction_error(model: nn.Module, x: Tensor, sigma: float, n_samp
     DLB §14.5.1, Alain & Bengio 2014 (alain2014regularized). With ``target=None`` (x itself) it is
     the denoising autoencoder's expected loss; with ``target=model(x)`` it is the sensitivity of r to
     noise. Summed over features. Noise is drawn in antithetic pairs (eps, -eps), ``n_samples`` pairs
-    per example: a variance reduction that cancels the term linear in eps exactly in each pair."""
+    per example: a variance reduction that cancels the term linear in eps exactly in each pair.
+    ``generator`` may live on any device: the noise is drawn there and moved to x's."""
     _check_batch(x)
     target = x if target is None else target
     _check_batch(target, "target")
     if target.shape != x.shape:
         raise ValueError(f"target must have x's shape {tuple(x.shape)}, got {tuple(target.shape)}")
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma < 0:
-        raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
-    if not isinstance(n_samples, int) or n_samples < 1:
+    check_same_device(x=x, target=target)
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma < float("inf"):
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}")
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
     total = torch.zeros(len(x), dtype=x.dtype, device=x.device)
     for _ in range(n_samples):

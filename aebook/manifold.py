@@ -10,7 +10,9 @@ Nonparametric manifold learners (Isomap, ``tenenbaum2000global``; LLE, ``roweis2
 build a k-nearest-neighbour graph, whose edges can jump between folds when samples are few.
 
 Also here: an ensemble of small MLP autoencoders trained in one batched pass (restarts for a
-non-convex fit, selected by reconstruction error), and the two figures of the chapter.
+non-convex fit, selected by reconstruction error), and the tangent figure of the chapter. Angles
+between tangent spaces are ``aebook.principal_angles`` (batched); quiver plots of r(x) - x are
+``aebook.fields.plot_field``.
 """
 from __future__ import annotations
 
@@ -22,16 +24,21 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor, nn
 
+from .devices import all_finite, check_floating, check_same_device
 from .jacobian import jacobian
 from .models import Autoencoder, mlp_autoencoder
 
 
 def _check_batch(x: Tensor, name: str = "x", dim: int | None = None) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    check_floating(x, name)
     if x.ndim != 2 or len(x) == 0 or (dim is not None and x.shape[1] != dim):
         want = f"(N, {dim})" if dim is not None else "(N, D)"
         raise ValueError(f"{name} must be a non-empty {want} tensor, got shape {tuple(x.shape)}")
+
+
+def _check_finite(x: Tensor, name: str = "x") -> None:
+    if not all_finite(x):  # a NaN distance would make the nearest points arbitrary
+        raise ValueError(f"{name} holds NaN or infinite values")
 
 
 # --- an ensemble of autoencoders, trained together ------------------------------------------------
@@ -157,45 +164,33 @@ def jacobian_tangents(model: nn.Module, x: Tensor, dim: int) -> tuple[Tensor, Te
     return s, vh[:, :dim, :].transpose(1, 2)
 
 
-def subspace_angles(a: Tensor, b: Tensor) -> Tensor:
-    """Principal angles in degrees, ascending, between the column spaces of a[i] (D, p) and b[i]
-    (D, q), point by point: (N, D, p), (N, D, q) -> (N, min(p, q)). A (N, D) input is one column.
-
-    The batched form of ``aebook.metrics.principal_angles`` (Bjorck & Golub 1973)."""
-    a, b = (m[..., None] if isinstance(m, Tensor) and m.ndim == 2 else m for m in (a, b))
-    for name, m in (("a", a), ("b", b)):
-        if not isinstance(m, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(m).__name__}")
-        if m.ndim != 3 or m.shape[1] < m.shape[2]:
-            raise ValueError(f"{name} must be (N, D, p) with p <= D, got {tuple(m.shape)}")
-    if a.shape[:2] != b.shape[:2]:
-        raise ValueError(f"a and b must share N and D, got {tuple(a.shape)} and {tuple(b.shape)}")
-    qa, qb = torch.linalg.qr(a.double())[0], torch.linalg.qr(b.double())[0]
-    s = torch.linalg.svdvals(qa.transpose(1, 2) @ qb).clamp(-1.0, 1.0)  # (N, min(p, q)), descending
-    return torch.rad2deg(torch.arccos(s))
-
-
 # --- distances to the manifold and the k-NN graph ------------------------------------------------
 
 def nearest_on_manifold(x: Tensor, clean: Tensor) -> tuple[Tensor, Tensor]:
     """For each row of x (N, D), the nearest of the dense manifold points ``clean`` (M, D) and
-    its distance: ((N, D), (N,)). Approximates the projection onto the manifold."""
+    its distance: ((N, D), (N,)). Approximates the projection onto the manifold. Both finite."""
     _check_batch(x)
     _check_batch(clean, "clean", x.shape[1])
+    check_same_device(x=x, clean=clean)
+    _check_finite(x)
+    _check_finite(clean, "clean")
     d, idx = torch.cdist(x, clean).min(1)
     return clean[idx], d
 
 
 def knn_edges(x: Tensor, k: int) -> Tensor:
     """The directed k-nearest-neighbour graph of the rows of x (N, D), as (N * k, 2) index pairs
-    (i, j): j is one of the k points nearest to i, i itself excluded. The graph Isomap and LLE build."""
+    (i, j): j is one of the k points nearest to i, i itself excluded. The graph Isomap and LLE build.
+    x must be finite; the edges live on x's device."""
     _check_batch(x)
-    if not isinstance(k, int) or not 1 <= k < len(x):
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < len(x):
         raise ValueError(f"k must be an int in 1..{len(x) - 1}, got {k!r}")
+    _check_finite(x)
     d = torch.cdist(x, x)
     d.fill_diagonal_(float("inf"))
     j = d.topk(k, dim=1, largest=False).indices  # (N, k)
-    return torch.stack([torch.arange(len(x)).repeat_interleave(k), j.reshape(-1)], 1)
+    i = torch.arange(len(x), device=x.device).repeat_interleave(k)  # (N * k,)
+    return torch.stack([i, j.reshape(-1)], 1)
 
 
 def fold_jumps(x: Tensor, t: Tensor, k: int, jump: float) -> float:
@@ -204,41 +199,48 @@ def fold_jumps(x: Tensor, t: Tensor, k: int, jump: float) -> float:
     edges = knn_edges(x, k)
     if not isinstance(t, Tensor) or t.shape != (len(x),):
         raise ValueError(f"t must be a tensor of shape ({len(x)},), got {getattr(t, 'shape', type(t).__name__)}")
+    check_same_device(x=x, t=t)
+    if isinstance(jump, bool) or not isinstance(jump, (int, float)) or not 0 <= jump < math.inf:
+        raise ValueError(f"jump must be a finite number >= 0, got {jump!r}")
     return float(((t[edges[:, 0]] - t[edges[:, 1]]).abs() > jump).float().mean())
 
 
+def _average_ranks(v: np.ndarray) -> np.ndarray:
+    """Ranks 0..N-1 of v, tied values sharing the mean of their ranks (scipy's 'average')."""
+    order = np.argsort(v, kind="stable")
+    first = np.r_[True, v[order][1:] != v[order][:-1]]            # (N,) a new value starts here
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], len(v)]
+    ranks = np.empty(len(v))
+    ranks[order] = ((starts + ends - 1) / 2)[np.cumsum(first) - 1]
+    return ranks
+
+
 def spearman(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
-    """Spearman's rank correlation of two (N,) sequences (ranks by sorting; ties broken by order,
-    which is exact for continuous data). 1 or -1 when one is a monotone function of the other."""
-    a, b = (torch.as_tensor(np.asarray(v, dtype=np.float64)) for v in (a, b))
+    """Spearman's rank correlation of two (N,) sequences: the Pearson correlation of their ranks,
+    tied values sharing their average rank (as ``scipy.stats.spearmanr``). 1 or -1 when one is a
+    monotone function of the other; NaN when either sequence is constant (its ranks do not vary).
+    Tensors on any device are read on the CPU; NaN values are an error."""
+    arrays = []
+    for name, v in (("a", a), ("b", b)):
+        if isinstance(v, Tensor):
+            v = v.detach().cpu().numpy()
+        v = np.asarray(v)
+        if not (np.issubdtype(v.dtype, np.number) or v.dtype == bool):
+            raise TypeError(f"{name} must hold numbers, got dtype {v.dtype}")
+        arrays.append(v.astype(np.float64))
+    a, b = arrays
     if a.ndim != 1 or a.shape != b.shape or len(a) < 2:
-        raise ValueError(f"expected two sequences of one length >= 2, got {tuple(a.shape)} and {tuple(b.shape)}")
-    ra, rb = (v.argsort().argsort().double() for v in (a, b))
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    return float((ra * rb).sum() / (ra.norm() * rb.norm()))
+        raise ValueError(f"expected two sequences of one length >= 2, got {a.shape} and {b.shape}")
+    for name, v in (("a", a), ("b", b)):
+        if np.isnan(v).any():
+            raise ValueError(f"{name} holds NaN, which has no rank")
+    ra, rb = (r - r.mean() for r in (_average_ranks(a), _average_ranks(b)))
+    norm = np.linalg.norm(ra) * np.linalg.norm(rb)
+    return float(ra @ rb / norm) if norm > 0 else float("nan")
 
 
 # --- figures -------------------------------------------------------------------------------------
-
-def plot_field(points: Tensor, field: Tensor, ax: Axes | None = None, curve: Tensor | None = None,
-               scale: float = 1.0) -> Axes:
-    """Arrows ``field`` (N, 2), e.g. r(x) - x, drawn from ``points`` (N, 2) at ``scale`` times their
-    length in data units, over the manifold ``curve`` (M, 2) if given."""
-    _check_batch(points, "points", 2)
-    _check_batch(field, "field", 2)
-    if field.shape != points.shape:
-        raise ValueError(f"field {tuple(field.shape)} and points {tuple(points.shape)} must match")
-    ax = plt.subplots(figsize=(5, 5))[1] if ax is None else ax
-    if curve is not None:
-        _check_batch(curve, "curve", 2)
-        ax.scatter(*curve.detach().cpu().T, s=1, color="0.6", rasterized=True)
-    p, f = points.detach().cpu().numpy(), scale * field.detach().cpu().numpy()
-    ax.quiver(p[:, 0], p[:, 1], f[:, 0], f[:, 1], color="C3", angles="xy", scale_units="xy", scale=1,
-              width=0.004)
-    ax.set_aspect("equal")
-    ax.set(xlabel="$x_1$", ylabel="$x_2$")
-    return ax
-
 
 def plot_tangents(points: Tensor, tangents: dict[str, Tensor], ax: Axes | None = None,
                   length: float = 0.1) -> Axes:

@@ -42,8 +42,10 @@ def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU,
 
     ``mlp([784, 256, 32])`` is 784 -> 256 -> ReLU -> 32.
     """
+    if not isinstance(sizes, Sequence) or isinstance(sizes, str):
+        raise TypeError(f"sizes must be a sequence of layer widths, e.g. [784, 256, 32], got {sizes!r}")
     sizes = list(sizes)
-    if len(sizes) < 2 or any(not isinstance(s, int) or s < 1 for s in sizes):
+    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
         raise ValueError(f"sizes must be at least two positive ints, got {sizes}")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -64,6 +66,8 @@ def mlp_autoencoder(input_dim: int, hidden: Sequence[int], code_dim: int,
     The default sigmoid output keeps r in [0, 1] like the pixels; pass ``out_activation=None`` for
     logits (used with a Bernoulli decoder, ``aebook.losses.bce_logits``).
     """
+    if not isinstance(hidden, Sequence) or isinstance(hidden, str):
+        raise TypeError(f"hidden must be a sequence of widths, e.g. [256] (or [] for none), got {hidden!r}")
     hidden = list(hidden)
     encoder = mlp([input_dim, *hidden, code_dim], activation, code_activation)
     decoder = mlp([code_dim, *reversed(hidden), input_dim], activation, out_activation)
@@ -75,7 +79,7 @@ class LinearAutoencoder(Autoencoder):
     PCA subspace (DLB §14.1; Baldi & Hornik 1989, key ``baldi1989neural``)."""
 
     def __init__(self, input_dim: int, code_dim: int) -> None:
-        if not 0 < code_dim <= input_dim:
+        if any(isinstance(n, bool) or not isinstance(n, int) for n in (input_dim, code_dim)) or not 0 < code_dim <= input_dim:
             raise ValueError(f"need 0 < code_dim <= input_dim, got code_dim={code_dim}, input_dim={input_dim}")
         super().__init__(nn.Linear(input_dim, code_dim), nn.Linear(code_dim, input_dim))
 
@@ -94,7 +98,8 @@ class TiedDecoder(nn.Module):
         if not isinstance(encoder_linear, nn.Linear):
             raise TypeError(f"encoder_linear must be nn.Linear, got {type(encoder_linear).__name__}")
         self.tied = encoder_linear  # registered twice in the model; parameters() counts W once
-        self.bias = nn.Parameter(torch.zeros(encoder_linear.in_features))
+        w = encoder_linear.weight  # the bias follows W's device and dtype
+        self.bias = nn.Parameter(torch.zeros(encoder_linear.in_features, device=w.device, dtype=w.dtype))
         self.out_activation = out_activation or nn.Identity()
 
     def forward(self, h: Tensor) -> Tensor:
@@ -106,7 +111,7 @@ def tied_autoencoder(input_dim: int, code_dim: int, activation: type[nn.Module] 
                      out_activation: type[nn.Module] | None = nn.Sigmoid) -> Autoencoder:
     """h = s(W x + b), r = s_out(W^T h + c): the one-layer CAE of Rifai et al. 2011
     (rifai2011contractive). ``activation=None`` gives a linear encoder."""
-    if not all(isinstance(n, int) and n > 0 for n in (input_dim, code_dim)):
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in (input_dim, code_dim)):
         raise ValueError(f"input_dim and code_dim must be positive ints, got {input_dim!r}, {code_dim!r}")
     linear = nn.Linear(input_dim, code_dim)
     encoder = nn.Sequential(linear, activation()) if activation is not None else nn.Sequential(linear)
@@ -117,6 +122,8 @@ def tied_autoencoder(input_dim: int, code_dim: int, activation: type[nn.Module] 
 @contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     """Put ``model`` in eval mode for a ``with`` block, then restore its train/eval flag, also on error."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     was_training = model.training
     model.eval()
     try:
@@ -127,4 +134,6 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

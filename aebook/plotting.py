@@ -23,15 +23,26 @@ def _to_numpy(x: Tensor | np.ndarray) -> np.ndarray:
     raise TypeError(f"expected a tensor or an array, got {type(x).__name__}")
 
 
+def _check_images(x: Tensor | np.ndarray) -> None:
+    """Floating pixels in [0, 1] are the book's images: integers (0..255) would show saturated."""
+    if isinstance(x, Tensor) and not x.is_floating_point() or isinstance(x, np.ndarray) and x.dtype.kind != "f":
+        raise TypeError(f"images must hold floating-point pixels (pixel / 255), got {x.dtype}")
+
+
 def tile_images(images: Tensor | np.ndarray, ncols: int, shape: tuple[int, int] = IMAGE_SHAPE,
                 pad: int = 1) -> np.ndarray:
-    """Arrange (N, H*W) rows as one (rows*(H+pad)-pad, ncols*(W+pad)-pad) mosaic; gaps are NaN."""
+    """Arrange (N, H*W) rows, N >= 1, as one (rows*(H+pad)-pad, ncols*(W+pad)-pad) mosaic; gaps
+    are NaN, so images must be finite and floating. Returns CPU numpy (tensors on any device are
+    copied)."""
+    _check_images(images)
     x = _to_numpy(images)
     h, w = shape
-    if x.ndim != 2 or x.shape[1] != h * w:
-        raise ValueError(f"expected images of shape (N, {h * w}), got {x.shape}")
-    if ncols < 1:
-        raise ValueError(f"ncols must be positive, got {ncols}")
+    if x.ndim != 2 or x.shape[1] != h * w or len(x) == 0:
+        raise ValueError(f"expected images of shape (N, {h * w}) with N >= 1, got {x.shape}")
+    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    if not np.isfinite(x).all():  # NaN marks the gaps between tiles
+        raise ValueError("images hold NaN or infinite values")
     nrows = math.ceil(len(x) / ncols)
     out = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), np.nan)
     for i, img in enumerate(x.reshape(-1, h, w)):
@@ -109,17 +120,30 @@ def plot_history(histories: dict[str, History] | History, ax: Axes | None = None
 
 def plot_codes(h: Tensor | np.ndarray, labels: Tensor | np.ndarray, ax: Axes | None = None,
                classes: Sequence[str] | None = None, s: float = 2.0) -> Axes:
-    """Scatter 2-D codes (N, 2) coloured by integer label, with a legend of class names."""
-    h, labels = _to_numpy(h), _to_numpy(labels)
+    """Scatter finite 2-D codes (N, 2) coloured by integer label, with a legend of class names.
+
+    ``labels`` (N,) must be integers: with ``classes`` in 0..len(classes) - 1; without, any int,
+    negative ones (e.g. -1 for "unlabelled") drawn in grey."""
+    h = _to_numpy(h)
+    labels = labels.detach().cpu().numpy() if isinstance(labels, Tensor) else labels
     if h.ndim != 2 or h.shape[1] != 2:
         raise ValueError(f"expected 2-D codes of shape (N, 2), got {h.shape}")
+    if not np.isfinite(h).all():
+        raise ValueError("h holds NaN or infinite values, which would not be drawn")
+    if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" or labels.ndim != 1:
+        raise TypeError(f"labels must be a 1-D integer array or tensor (class indices), got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)}")
     if len(labels) != len(h):
         raise ValueError(f"{len(h)} codes but {len(labels)} labels")
+    if classes is not None and len(labels) and not 0 <= labels.min() <= labels.max() < len(classes):
+        raise ValueError(f"labels must lie in 0..{len(classes) - 1} to name one of the {len(classes)} classes, "
+                         f"got {labels.min()}..{labels.max()}")
     ax = _axes(ax, (5, 5))
     for c in np.unique(labels):
         m = labels == c
         name = classes[int(c)] if classes is not None else str(int(c))
-        ax.scatter(h[m, 0], h[m, 1], s=s, color=plt.cm.tab10(int(c) % 10), label=name, rasterized=True)
+        color = plt.cm.tab10(int(c) % 10) if c >= 0 else "0.6"
+        ax.scatter(h[m, 0], h[m, 1], s=s, color=color, label=name, rasterized=True)
     ax.legend(markerscale=4, frameon=False, fontsize="small", loc="center left",
               bbox_to_anchor=(1, 0.5))
     ax.set_xlabel("$h_1$")

@@ -6,7 +6,8 @@ noise before a sigmoid code layer during training; to get its message through th
 saturates the sigmoid, so the codes become nearly binary. The thresholded code is then an address:
 similar items sit at the same or nearby addresses, found by flipping a few bits of the query's.
 
-Conventions. Float codes ``h``: (N, k) numpy arrays or torch tensors (used as float32 numpy);
+Conventions. Float codes ``h``: (N, k) numpy arrays or torch tensors on any device (used as
+float32 CPU numpy; NaN is an error); results are CPU numpy arrays;
 labels: (N,) ints; bits: (N, B) bool; packed codes: (N,) unsigned words, one per item, the smallest
 of uint8/16/32/64 that holds B <= 64 bits, the first bit most significant (``pack_bits``).
 """
@@ -35,7 +36,10 @@ def _codes(h: Array | Tensor, name: str = "codes") -> Array:
         raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(h).__name__}")
     if h.ndim != 2 or 0 in h.shape or not np.issubdtype(h.dtype, np.number):
         raise ValueError(f"{name} must be a non-empty numeric (N, k) array, got {h.dtype} of shape {h.shape}")
-    return np.ascontiguousarray(h, dtype=np.float32)
+    h = np.ascontiguousarray(h, dtype=np.float32)
+    if not np.isfinite(h).all():  # a NaN code has no nearest neighbours and no bits
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return h
 
 
 def _labels(y: Array | Tensor, n: int | None, name: str) -> Array:
@@ -74,7 +78,7 @@ def knn(query: Array | Tensor, db: Array | Tensor, k: int, metric: str = "euclid
     qt, dt = torch.from_numpy(q), torch.from_numpy(d)
     if metric == "cosine":
         qt, dt = nn.functional.normalize(qt, dim=1), nn.functional.normalize(dt, dim=1)
-    d_sq = (dt * dt).sum(1) if metric == "euclidean" else torch.zeros(len(dt))  # (N,)
+    d_sq = (dt * dt).sum(1) if metric == "euclidean" else dt.new_zeros(len(dt))  # (N,)
     scores = (-2 * qc @ dt.T + d_sq for qc in qt.split(chunk))  # (chunk, N), same order as distance
     nearest = [torch.topk(sc, k, dim=1, largest=False).indices for sc in scores]  # (chunk, k) each
     return torch.cat(nearest).numpy().astype(np.int64)

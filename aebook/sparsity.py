@@ -28,14 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .devices import all_finite, check_floating, float64, has_values
 from .losses import LossFn, sum_squared_error
 from .models import Autoencoder
 
 
-
 def _check_codes(h: Tensor, name: str = "h") -> None:
-    if not isinstance(h, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(h).__name__}")
+    check_floating(h, name)
     if h.ndim != 2 or min(h.shape) == 0:
         raise ValueError(f"{name} must be a non-empty (N, k) tensor of codes, got shape {tuple(h.shape)}")
 
@@ -74,7 +73,8 @@ def bernoulli_kl(rho: float, rho_hat: Tensor) -> Tensor:
     _check_rho(rho)
     if not isinstance(rho_hat, Tensor):
         raise TypeError(f"rho_hat must be a torch.Tensor, got {type(rho_hat).__name__}")
-    if rho_hat.numel() and not bool(((rho_hat > 0) & (rho_hat < 1)).all()):
+    check_floating(rho_hat, "rho_hat")
+    if rho_hat.numel() and has_values(rho_hat) and not bool(((rho_hat > 0) & (rho_hat < 1)).all()):
         raise ValueError("rho_hat must lie strictly inside (0, 1)")
     return rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
 
@@ -83,12 +83,13 @@ def kl_sparsity_penalty(h: Tensor, rho: float, beta: float = 1.0, eps: float = 1
     """beta * sum_j KL(rho || rho_hat_j), rho_hat_j = mean of h_j over the batch; scalar. Ng 2011.
 
     For codes in [0, 1] (sigmoid units). Reduction: a batch statistic, summed over the k units (not
-    a mean over examples). rho_hat is clamped to [eps, 1 - eps] so the penalty stays finite."""
+    a mean over examples). rho_hat is clamped to [eps, 1 - eps] so the penalty stays finite. The
+    range of h is checked on CPU tensors only: elsewhere it would cost a device sync per batch."""
     _check_codes(h)
     _check_rho(rho)
     _check_positive(beta, "beta", allow_zero=True)
-    if bool((h < 0).any()) or bool((h > 1).any()):
-        raise ValueError("the KL penalty needs codes in [0, 1] (e.g. sigmoid units)")
+    if has_values(h) and not bool(((h >= 0) & (h <= 1)).all()):
+        raise ValueError("the KL penalty needs codes h in [0, 1] (e.g. sigmoid units), without NaN")
     rho_hat = h.mean(dim=0).clamp(eps, 1 - eps)  # (N, k) -> (k,)
     return beta * bernoulli_kl(rho, rho_hat).sum()
 
@@ -162,15 +163,17 @@ def sparse_autoencoder(input_dim: int, code_dim: int, code_activation: type[nn.M
 def decoder_filters(model: Autoencoder) -> Tensor:
     """The decoder's columns, one row per code unit: (k, D), the image each unit adds to r.
 
-    The "filters" of DLB §14.2.1 / Ranzato et al. 2007 (key ``ranzato2007efficient``), on the CPU."""
+    The "filters" of DLB §14.2.1 / Ranzato et al. 2007 (key ``ranzato2007efficient``), detached,
+    on the model's device."""
     if not isinstance(model, Autoencoder):
         raise TypeError(f"model must be an aebook Autoencoder, got {type(model).__name__}")
     layer = model.decoder
     if isinstance(layer, UnitNormLinear):
-        return layer.normalized_weight().detach().T.cpu()
+        return layer.normalized_weight().detach().T
     if isinstance(layer, nn.Linear):
-        return layer.weight.detach().T.cpu()
+        return layer.weight.detach().T
     raise TypeError(f"decoder_filters needs a single linear decoder layer, got {type(layer).__name__}")
+
 
 def filter_spread(filters: Tensor) -> Tensor:
     """Participation ratio of each filter's energy, (sum w^2)^2 / (D sum w^4): (k, D) -> (k,).
@@ -179,15 +182,18 @@ def filter_spread(filters: Tensor) -> Tensor:
     1/3 on average for Gaussian white noise. Local, stroke-like filters score low: the locality of
     sparse features (DLB §14.2.1; Ranzato et al. 2007, key ``ranzato2007efficient``)."""
     _check_codes(filters, "filters")
-    w2 = filters.double() ** 2
-    return (w2.sum(1) ** 2 / (filters.shape[1] * (w2 ** 2).sum(1)).clamp_min(1e-300)).to(filters.dtype)
+    w2 = float64(filters) ** 2  # float64 on the device, or on a CPU copy where it has none
+    return (w2.sum(1) ** 2 / (filters.shape[1] * (w2 ** 2).sum(1)).clamp_min(1e-300)).to(filters.device, filters.dtype)
 
 
 def fraction_inactive(h: Tensor, threshold: float = 1e-3) -> float:
-    """Fraction of the N*k activations with |h| <= threshold: the sparsity of a code, DLB §14.2.1."""
+    """Fraction of the N*k activations with |h| <= threshold: the sparsity of a code, DLB §14.2.1.
+    h must be finite (a NaN activation is neither zero nor active)."""
     _check_codes(h)
     _check_positive(threshold, "threshold", allow_zero=True)
-    return float((h.abs() <= threshold).double().mean())
+    if not all_finite(h):
+        raise ValueError("h holds NaN or infinite values")
+    return int((h.abs() <= threshold).sum()) / h.numel()
 
 
 def mean_activation(h: Tensor) -> Tensor:

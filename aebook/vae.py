@@ -16,6 +16,11 @@ with one reparameterised sample h = mu + sigma * eps, eps ~ N(0, I), and the KL 
 pixels, the KL is SUMMED over the k latent dimensions, and both are AVERAGED over the batch, so a
 loss is "nats per image" and -loss is the ELBO per image. ``pixel_mean_elbo_loss`` reproduces
 the common mistake of averaging the reconstruction over pixels instead, for the chapter to show.
+
+Inputs: floating tensors (integers are a TypeError). Bernoulli targets must lie in [0, 1]; the
+per-batch losses check that on CPU tensors only, where it costs no device sync
+(``aebook.losses.check_unit_interval``). A generator may live on any device: noise is drawn on
+the generator's device (so a CPU generator gives the same draws everywhere) and moved.
 """
 from __future__ import annotations
 
@@ -26,26 +31,35 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .losses import LossFn
+from .devices import all_finite, check_floating, check_same_device, float64, model_device, model_dtype
+from .losses import LossFn, check_unit_interval
 from .models import Autoencoder, eval_mode, mlp
 
 
-
 def _check_batch(x: Tensor, name: str = "x", dim: int | None = None) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if x.ndim != 2 or len(x) == 0 or not x.is_floating_point():
-        raise ValueError(f"{name} must be a non-empty floating (N, D) batch, got shape "
-                         f"{tuple(x.shape)} and dtype {x.dtype}")
+    check_floating(x, name)
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"{name} must be a non-empty (N, D) batch, got shape {tuple(x.shape)}")
     if dim is not None and x.shape[1] != dim:
         raise ValueError(f"{name} must have {dim} columns, got shape {tuple(x.shape)}")
 
 
 def _check_gaussian(mu: Tensor, logvar: Tensor) -> None:
-    if not isinstance(mu, Tensor) or not isinstance(logvar, Tensor):
-        raise TypeError(f"mu and logvar must be tensors, got {type(mu).__name__} and {type(logvar).__name__}")
+    check_floating(mu, "mu")
+    check_floating(logvar, "logvar")
     if mu.shape != logvar.shape or mu.ndim < 1:
         raise ValueError(f"mu and logvar must have one shape (..., k), got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    check_same_device(mu=mu, logvar=logvar)
+
+
+def _normal(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device,
+            dtype: torch.dtype) -> Tensor:
+    """N(0, I) draws on ``device`` in ``dtype``, from ``generator`` (on any device) if given."""
+    if generator is None:
+        return torch.randn(shape, device=device, dtype=dtype)
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
 
 
 def _check_vae(model: object) -> None:
@@ -99,10 +113,10 @@ class VAE(Autoencoder):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """Decoded means of n draws from the prior, h ~ N(0, I): (n, D)."""
+        """Decoded means of n draws from the prior, h ~ N(0, I): (n, D), on the model's device and
+        in its dtype. ``generator`` may live on any device (the draws are made there and moved)."""
         _check_count("n", n)
-        device = next(self.parameters()).device
-        h = torch.randn(n, self.latent_dim, generator=generator, device=device)  # (n, k)
+        h = _normal((n, self.latent_dim), generator, model_device(self), model_dtype(self))  # (n, k)
         return self.decode_mean(h)
 
 
@@ -110,8 +124,7 @@ def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None
     """h = mu + sigma * eps, eps ~ N(0, I): a sample of q that gradients flow through to mu and
     sigma. Kingma & Welling 2013 §2.4; any shape (..., k) -> same shape."""
     _check_gaussian(mu, logvar)
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + torch.exp(0.5 * logvar) * eps
+    return mu + torch.exp(0.5 * logvar) * _normal(mu.shape, generator, mu.device, mu.dtype)
 
 
 def kl_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:
@@ -132,9 +145,11 @@ def gaussian_log_prob(h: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
 def bernoulli_log_prob(logits: Tensor, x: Tensor) -> Tensor:
     """log p(x | h) = sum_i [x_i log r_i + (1 - x_i) log(1 - r_i)], r = sigmoid(logits), SUMMED
     over pixels, broadcasting logits against x: (..., D) -> (...). A proper log-probability only
-    for binary x."""
-    if not isinstance(logits, Tensor) or not isinstance(x, Tensor):
-        raise TypeError(f"expected tensors, got {type(logits).__name__} and {type(x).__name__}")
+    for binary x; x outside [0, 1] is an error on the CPU (see the module docstring)."""
+    check_floating(logits, "logits")
+    check_floating(x, "x")
+    check_same_device(logits=logits, x=x)
+    check_unit_interval(x)
     logits, x = torch.broadcast_tensors(logits, x)   # e.g. (S, N, D) logits for (N, D) images
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
@@ -163,14 +178,16 @@ def pixel_mean_elbo_loss(model: VAE, x: Tensor) -> Tensor:
     _check_vae(model)
     mu, logvar = model.posterior(x)
     logits = model.decode(reparameterize(mu, logvar))
+    check_unit_interval(x)
     return F.binary_cross_entropy_with_logits(logits, x) + kl_standard_normal(mu, logvar).mean()
 
 
 def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """Stochastic binarisation: x_bin ~ Bernoulli(x), independently per pixel; x in [0, 1], (N, D)."""
+    """Stochastic binarisation: x_bin ~ Bernoulli(x), independently per pixel; x in [0, 1], (N, D).
+
+    The range is checked on CPU tensors (``binarized`` calls this every batch: no device sync)."""
     _check_batch(x)
-    if float(x.min()) < 0 or float(x.max()) > 1:
-        raise ValueError(f"x must lie in [0, 1] to be probabilities, got range [{float(x.min())}, {float(x.max())}]")
+    check_unit_interval(x)
     return torch.bernoulli(x, generator=generator)
 
 
@@ -200,21 +217,27 @@ def evaluate_bounds(model: VAE, x: Tensor, n_samples: int = 1, batch_size: int =
                 generator: torch.Generator | None = None) -> dict[str, Tensor]:
     """Per-example bounds on a data set, each (N,), in nats, in eval mode and in batches:
     ``recon`` -E_q log p(x|h) and ``kl`` (analytic), their ELBO = -(recon + kl), both averaged over
-    n_samples draws; ``mc_elbo``, the mean of ``log_weights``; ``iwae``, their log-mean-exp."""
+    n_samples draws; ``mc_elbo``, the mean of ``log_weights``; ``iwae``, their log-mean-exp.
+    Batches go to the model's device; the bounds come back on x's device. x must be finite and in
+    [0, 1] (checked once, also on an accelerator)."""
     _check_vae(model)
     _check_batch(x)
-    device = next(model.parameters()).device
+    _check_count("n_samples", n_samples)
+    _check_count("batch_size", batch_size)
+    if x.device.type != "meta" and not (all_finite(x) and bool(((x >= 0) & (x <= 1)).all())):
+        raise ValueError("x must lie in [0, 1] (Bernoulli targets), without NaN")
+    device = model_device(model)
     out: dict[str, list[Tensor]] = {"recon": [], "kl": [], "mc_elbo": [], "iwae": []}
     with eval_mode(model):
         for xb in x.split(batch_size):
             xb = xb.to(device)
             mu, logvar = model.posterior(xb)
             h = reparameterize(mu.expand(n_samples, *mu.shape), logvar.expand(n_samples, *mu.shape), generator)
-            out["recon"].append(-bernoulli_log_prob(model.decode(h), xb).mean(0).cpu())
-            out["kl"].append(kl_standard_normal(mu, logvar).cpu())
+            out["recon"].append(-bernoulli_log_prob(model.decode(h), xb).mean(0).to(x.device))
+            out["kl"].append(kl_standard_normal(mu, logvar).to(x.device))
             log_w = log_weights(model, xb, n_samples, generator)              # (S, N), fresh draws
-            out["mc_elbo"].append(log_w.mean(0).cpu())
-            out["iwae"].append((torch.logsumexp(log_w, 0) - math.log(n_samples)).cpu())
+            out["mc_elbo"].append(log_w.mean(0).to(x.device))
+            out["iwae"].append((torch.logsumexp(log_w, 0) - math.log(n_samples)).to(x.device))
     res = {key: torch.cat(v) for key, v in out.items()}
     res["elbo"] = -(res["recon"] + res["kl"])
     return res
@@ -225,31 +248,39 @@ def active_units(model: VAE, x: Tensor, threshold: float = 0.01) -> tuple[int, T
     """Number of latent units u with Cov_x(E_q[h_u]) > threshold, and those variances (k,).
 
     A unit whose posterior mean does not vary with x carries no information: posterior collapse.
-    The measure and the 0.01 threshold are Burda et al. 2016's."""
+    The measure and the 0.01 threshold are Burda et al. 2016's. The variances live on x's device."""
     _check_vae(model)
     _check_batch(x)
-    device = next(model.parameters()).device
-    mu = torch.cat([model.encode(xb.to(device)).cpu() for xb in x.split(2048)])  # (N, k)
+    if len(x) < 2:
+        raise ValueError(f"x must hold at least 2 examples for a variance, got shape {tuple(x.shape)}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold < math.inf:
+        raise ValueError(f"threshold must be a finite number >= 0, got {threshold!r}")
+    device = model_device(model)
+    mu = torch.cat([model.encode(xb.to(device)).to(x.device) for xb in x.split(2048)])  # (N, k)
     variances = mu.var(0)
     return int((variances > threshold).sum()), variances
 
 
-def latent_grid(n: int, lo: float = 0.05, hi: float = 0.95) -> Tensor:
-    """An n x n grid of 2-D codes spaced evenly in prior probability (through the inverse normal
-    CDF, as in Kingma & Welling's Fig. 4), row-major with h_2 falling down the rows: (n * n, 2)."""
+def latent_grid(n: int, lo: float = 0.05, hi: float = 0.95, device: torch.device | str | None = None) -> Tensor:
+    """An n x n grid of 2-D codes spaced evenly in prior probability from ``lo`` to ``hi`` (through
+    the inverse normal CDF, as in Kingma & Welling's Fig. 4), row-major with h_2 falling down the
+    rows: (n * n, 2), on ``device``. n = 1 gives the centre, (0, 0)."""
     _check_count("n", n)
     if not 0 < lo < hi < 1:
         raise ValueError(f"need 0 < lo < hi < 1, got lo={lo}, hi={hi}")
-    z = torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(lo, hi, n))  # (n,)
+    p = torch.linspace(lo, hi, n, device=device) if n > 1 else torch.full((1,), (lo + hi) / 2, device=device)
+    z = torch.distributions.Normal(0.0, 1.0).icdf(p)  # (n,)
     h1, h2 = torch.meshgrid(z, z.flip(0), indexing="xy")                      # (n, n) each
     return torch.stack([h1, h2], -1).reshape(-1, 2)
 
 
 def interpolate(h0: Tensor, h1: Tensor, steps: int) -> Tensor:
     """Codes on the straight line from h0 to h1, both ends included: (k,), (k,) -> (steps, k)."""
-    if not isinstance(h0, Tensor) or not isinstance(h1, Tensor) or h0.ndim != 1 or h0.shape != h1.shape:
-        raise ValueError(f"h0 and h1 must be (k,) tensors of one shape, got "
-                         f"{getattr(h0, 'shape', type(h0).__name__)} and {getattr(h1, 'shape', type(h1).__name__)}")
+    check_floating(h0, "h0")
+    check_floating(h1, "h1")
+    if h0.ndim != 1 or h0.shape != h1.shape:
+        raise ValueError(f"h0 and h1 must be (k,) tensors of one shape, got {tuple(h0.shape)} and {tuple(h1.shape)}")
+    check_same_device(h0=h0, h1=h1)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
         raise ValueError(f"steps must be an int >= 2, got {steps!r}")
     t = torch.linspace(0, 1, steps, device=h0.device, dtype=h0.dtype)[:, None]  # (steps, 1)
@@ -264,7 +295,11 @@ def frechet_distance(f_a: Tensor, f_b: Tensor) -> float:
     _check_batch(f_b, "f_b", dim=f_a.shape[1])
     if len(f_a) < 2 or len(f_b) < 2:
         raise ValueError(f"need at least 2 vectors per set for a covariance, got {len(f_a)} and {len(f_b)}")
-    a, b = f_a.double(), f_b.double()
+    check_same_device(f_a=f_a, f_b=f_b)
+    for name, f in (("f_a", f_a), ("f_b", f_b)):
+        if not all_finite(f):
+            raise ValueError(f"{name} holds NaN or infinite values")
+    a, b = float64(f_a), float64(f_b)
     c_a, c_b = torch.cov(a.T), torch.cov(b.T)                   # (F, F) each
     w, u = torch.linalg.eigh(c_a)
     root_a = (u * w.clamp(min=0).sqrt()) @ u.T                  # C_a^1/2, symmetric

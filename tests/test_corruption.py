@@ -96,7 +96,7 @@ def test_bad_inputs_raise(corrupt):
         corrupt([[0.5]])
     with pytest.raises(ValueError):
         corrupt(torch.rand(3, 4, 5))
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
         corrupt(torch.ones(3, 4, dtype=torch.int64))
     with pytest.raises(TypeError):
         corrupt(torch.rand(3, 4), generator=0)
@@ -111,6 +111,21 @@ def test_bad_levels_raise(fn, bad):
         fn(torch.rand(3, 4), bad)
     with pytest.raises(TypeError):
         fn(torch.rand(3, 4), "0.5")
+
+
+@pytest.mark.parametrize("fn, name", [(additive_gaussian, "sigma"), (masking, "p"), (salt_and_pepper, "p")])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_and_infinite_levels_raise(fn, name, bad):
+    """A NaN level used to pass: Gaussian noise then returned all NaN, masking and salt-and-pepper
+    corrupted nothing; sigma = inf gave +-3.4e38."""
+    with pytest.raises(ValueError, match=f"{name} must be in"):
+        fn(torch.rand(3, 4), bad)
+
+
+def test_nan_in_x_stays_nan_as_documented():
+    x = torch.rand(3, 4)
+    x[0, 0] = float("nan")
+    assert torch.isnan(additive_gaussian(x, 0.1)[0, 0]) and torch.isnan(masking(x, 0.0)[0, 0])
 
 
 # --- denoising_loss ----------------------------------------------------------------------------

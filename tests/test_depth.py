@@ -131,6 +131,13 @@ def test_signal_spread_rejects_bad_input():
         depth.signal_spread(model, torch.rand(1, 5))
     with pytest.raises(ValueError):
         depth.signal_spread(model, torch.rand(5))
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        depth.signal_spread(model, torch.ones(3, 5, dtype=torch.long))
+
+
+def test_signal_spread_comes_back_on_x_device():
+    spread = depth.signal_spread(aebook.mlp_autoencoder(5, [4], 2).to("meta"), torch.empty(3, 5, device="meta"))
+    assert spread.device.type == "meta" and spread.shape == (4,)  # was copied to the CPU
 
 
 def test_plot_error_vs_parameters_draws_families_and_baselines():

@@ -33,7 +33,8 @@ def test_grid_order_bounds_and_meshgrid_layout():
     assert not (grid_2d(n=24) == 0).all(1).any()  # an even n keeps the origin off the grid
 
 
-@pytest.mark.parametrize("kwargs", [dict(xlim=(1.0, 0.0)), dict(ylim=(0.0,)), dict(n=1), dict(n=2.5)])
+@pytest.mark.parametrize("kwargs", [dict(xlim=(1.0, 0.0)), dict(ylim=(0.0,)), dict(n=1), dict(n=2.5),
+                                    dict(xlim=(0.0, float("inf"))), dict(ylim=(float("nan"), 1.0))])
 def test_grid_bad_inputs(kwargs):
     with pytest.raises(ValueError):
         grid_2d(**kwargs)
@@ -55,9 +56,19 @@ def test_reconstruction_field_of_a_linear_map_and_mode_restored():
     assert model.training and not field.requires_grad
 
 
+def test_reconstruction_field_stays_on_x_device():
+    """It used to return model(x).cpu() - x: a device mismatch for x on a GPU (here: meta)."""
+    field = reconstruction_field(nn.Linear(2, 2).to("meta"), torch.empty(5, 2, device="meta"))
+    assert field.device.type == "meta" and field.shape == (5, 2)
+
+
 def test_reconstruction_field_bad_inputs():
     with pytest.raises(TypeError):
         reconstruction_field(lambda x: x, torch.zeros(3, 2))
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        reconstruction_field(nn.Linear(2, 2), torch.zeros(3, 2, dtype=torch.long))
+    with pytest.raises(TypeError, match="no parameters"):
+        reconstruction_field(nn.Identity(), torch.zeros(3, 2))
     with pytest.raises(ValueError):
         reconstruction_field(nn.Linear(3, 3), torch.zeros(3, 3))
     with pytest.raises(ValueError):
@@ -93,8 +104,9 @@ def test_smoothed_mixture_sigma_zero_and_bad_inputs(mixture):
     torch.testing.assert_close(smoothed_mixture(mixture, 0.0).stds, mixture.stds)
     with pytest.raises(TypeError):
         smoothed_mixture("mixture", 0.1)
-    with pytest.raises(ValueError):
-        smoothed_mixture(mixture, -0.1)
+    for sigma in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="sigma"):
+            smoothed_mixture(mixture, sigma)
 
 
 # --- weighted_mean_cosine ------------------------------------------------------------------------
@@ -129,6 +141,24 @@ def test_weighted_mean_cosine_bad_inputs(u, v, w):
 def test_weighted_mean_cosine_type_error():
     with pytest.raises(TypeError):
         weighted_mean_cosine(np.ones((3, 2)), torch.ones(3, 2), torch.ones(3))
+    with pytest.raises(TypeError, match="u must be a floating-point tensor"):
+        weighted_mean_cosine(torch.ones(3, 2, dtype=torch.long), torch.ones(3, 2), torch.ones(3))
+
+
+@pytest.mark.parametrize("measure", [weighted_mean_cosine, weighted_relative_error])
+@pytest.mark.parametrize("bad", ["u", "v", "weights"])
+def test_field_comparisons_reject_nan(measure, bad):
+    """A field that is half NaN used to score a cosine of 0.5: NaN vectors counted as cosine 0."""
+    args = {"u": torch.ones(4, 2), "v": torch.ones(4, 2), "weights": torch.ones(4)}
+    args[bad] = args[bad].clone()
+    args[bad][:2] = float("nan")
+    with pytest.raises(ValueError, match=f"{bad} holds NaN"):
+        measure(**args)
+
+
+def test_field_comparisons_reject_a_device_mismatch():
+    with pytest.raises(ValueError, match="u on cpu, v on meta"):
+        weighted_mean_cosine(torch.ones(3, 2), torch.ones(3, 2, device="meta"), torch.ones(3))
 
 
 # --- weighted_relative_error ---------------------------------------------------------------------
@@ -175,8 +205,8 @@ def test_plot_field_on_given_axes_and_bad_inputs():
     assert plot_field(pts, torch.ones(16, 2), ax=ax, title="t") is ax
     with pytest.raises(ValueError):
         plot_field(pts, torch.ones(15, 2))
-    with pytest.raises(ValueError):
-        plot_field(pts[:15], torch.ones(15, 2))  # not a square grid
+    with pytest.raises(ValueError, match="n x n grid"):
+        plot_field(pts[:15], torch.ones(15, 2), log_density=torch.ones(15))  # values need the grid
     with pytest.raises(ValueError):
         plot_field(pts, torch.ones(16, 2), log_density=torch.ones(3))
     with pytest.raises(ValueError):
@@ -185,6 +215,24 @@ def test_plot_field_on_given_axes_and_bad_inputs():
         plot_fields(pts, {})
     with pytest.raises(ValueError):
         plot_fields(pts, {"a": torch.ones(16, 2)}, axes=[ax, ax])
+    plt.close("all")
+
+
+def test_plot_field_at_scattered_points_over_a_curve():
+    """The one plot_field of the book also draws DLB §14.6's fields near a manifold curve."""
+    g = torch.Generator().manual_seed(0)
+    points, field = torch.rand(12, 2, generator=g), torch.randn(12, 2, generator=g)
+    ax = plot_field(points, field, curve=torch.rand(50, 2, generator=g), scale=1.0)
+    q = ax.collections[-1]
+    assert isinstance(q, matplotlib.quiver.Quiver) and len(q.U) == 12
+    np.testing.assert_allclose(q.U, field[:, 0].numpy(), rtol=1e-6)  # true lengths
+    assert len(ax.collections[0].get_offsets()) == 50  # the curve's dots
+    q = plot_field(points, field).collections[-1]  # default: longest arrow 1.5 x the spacing
+    p = points.double().numpy()
+    d = np.linalg.norm(p[:, None] - p[None], axis=-1) + np.diag(np.full(12, np.inf))
+    assert np.hypot(q.U, q.V).max() == pytest.approx(1.5 * np.median(d.min(1)), rel=1e-6)
+    with pytest.raises(ValueError):
+        plot_field(torch.rand(4, 3), torch.rand(4, 3))
     plt.close("all")
 
 

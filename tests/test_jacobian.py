@@ -145,6 +145,8 @@ def test_bad_batches():
         jac.jacobian("f", torch.zeros(2, D))
     with pytest.raises(ValueError, match="units"):
         jac.sigmoid_jacobian_sq_norm(torch.rand(2, K), torch.rand(K + 1, D))
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        jac.jacobian(f, torch.zeros(2, D, dtype=torch.long))
 
 
 def test_singular_values_and_tangent_directions_against_numpy(x):
@@ -183,6 +185,12 @@ def test_contraction_ratio_of_a_linear_map(x):
         jac.contraction_ratio(lambda z: z, x, x.clone())
     with pytest.raises(ValueError):
         jac.contraction_ratio(lambda z: z, x, x[:, :3])
+    x_nan = x2.clone()
+    x_nan[0, 0] = float("nan")
+    with pytest.raises(ValueError, match="x2 holds NaN"):
+        jac.contraction_ratio(lambda z: z, x, x_nan)
+    with pytest.raises(ValueError, match="x1 on cpu, x2 on meta"):
+        jac.contraction_ratio(lambda z: z, x, x2.to("meta"))
 
 
 def test_noisy_reconstruction_error_is_exact_in_expectation_for_a_linear_model(x):
@@ -199,9 +207,23 @@ def test_noisy_reconstruction_error_is_exact_in_expectation_for_a_linear_model(x
     sens = jac.noisy_reconstruction_error(model, x, sigma, n_samples=4000, generator=g, target=model(x).detach())
     torch.testing.assert_close(sens, (sigma ** 2 * a2).expand(5), rtol=0.03, atol=0)
     torch.testing.assert_close(jac.noisy_reconstruction_error(model, x, 0.0, n_samples=1), clean)
-    for bad in (dict(sigma=-0.1), dict(sigma=0.1, n_samples=0), dict(sigma=0.1, target=x[:2])):
+    for bad in (dict(sigma=-0.1), dict(sigma=0.1, n_samples=0), dict(sigma=0.1, target=x[:2]),
+                dict(sigma=float("nan")), dict(sigma=float("inf")), dict(sigma=0.1, n_samples=True),
+                dict(sigma=0.1, target=x.to("meta"))):
         with pytest.raises(ValueError):
             jac.noisy_reconstruction_error(model, x, **bad)
+
+
+def test_singular_values_in_float64_on_a_cpu_copy_where_the_device_has_none(x, monkeypatch):
+    """MPS has no float64: there the float64 step runs on a CPU copy (simulated here by declaring
+    the CPU float64-less) and the result comes back in x's dtype."""
+    from aebook import devices
+    f = nn.Sequential(nn.Linear(D, K), nn.Sigmoid())
+    reference = jac.jacobian_singular_values(f, x.float())
+    monkeypatch.setattr(devices, "NO_FLOAT64", ("cpu",))
+    s = jac.jacobian_singular_values(f, x.float())
+    assert s.dtype == torch.float32
+    torch.testing.assert_close(s, reference)
 
 
 def test_tied_autoencoder_shares_its_weight(x):

@@ -81,3 +81,35 @@ def test_model_losses(batch):
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
     nll = bernoulli_nll(model, x)
     torch.testing.assert_close(nll, F.binary_cross_entropy_with_logits(model(x), x, reduction="sum") / len(x))
+
+
+@pytest.mark.parametrize("loss", [sum_squared_error, bce_logits])
+def test_integers_and_devices_are_named(loss):
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        loss(torch.zeros(3, 4), torch.zeros(3, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="x on meta"):
+        loss(torch.zeros(3, 4), torch.zeros(3, 4, device="meta"))
+
+
+@pytest.mark.parametrize("target", [3.0, -0.5, float("nan")])
+def test_bce_rejects_targets_outside_the_unit_interval(target):
+    """x = 3 used to give a plausible 2.08: a cross-entropy against a 'probability' of 3."""
+    x = torch.full((2, 4), 0.5)
+    x[1, 2] = target
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        bce_logits(torch.zeros(2, 4), x)
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        bernoulli_nll(nn.Linear(4, 4), x)
+
+
+def test_bce_target_check_costs_no_device_sync():
+    """On an accelerator the per-batch range check would stall every batch: it is skipped there
+    (meta stands in for a GPU here), and fit's data are checked for NaN once."""
+    x = torch.full((2, 4), 3.0, device="meta")
+    assert bce_logits(torch.zeros(2, 4, device="meta"), x).device.type == "meta"
+
+
+def test_nan_propagates_to_the_loss_as_documented():
+    r = torch.zeros(2, 3)
+    r[0, 0] = float("nan")
+    assert torch.isnan(sum_squared_error(r, torch.zeros(2, 3)))

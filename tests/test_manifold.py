@@ -1,13 +1,12 @@
 """aebook.manifold: the autoencoder ensemble, Jacobians and tangents, the k-NN graph, and figures,
 each checked against an independent reference (per-member training, closed forms, autograd,
-aebook.metrics.principal_angles, numpy, scikit-learn, scipy)."""
+aebook.principal_angles, numpy, scikit-learn, scipy)."""
 import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-from matplotlib.axes import Axes
 from scipy.stats import spearmanr
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
@@ -144,31 +143,6 @@ def test_tangent_functions_bad_inputs(linear_ae):
         manifold.decoder_tangents(nn.Linear(3, 3), torch.zeros(2, 3))
 
 
-def test_subspace_angles_match_principal_angles_point_by_point():
-    g = _gen(3)
-    a, b = torch.randn(7, 5, 2, generator=g), torch.randn(7, 5, 3, generator=g)
-    angles = manifold.subspace_angles(a, b)
-    assert angles.shape == (7, 2)
-    for i in range(7):
-        torch.testing.assert_close(angles[i], principal_angles(a[i], b[i]), atol=1e-6, rtol=1e-6)
-
-
-def test_subspace_angles_of_lines_ignore_sign_and_length():
-    u = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
-    v = torch.tensor([[-3.0, 0.0], [1.0, 0.0], [1.0, 0.0]])  # (N, D): one column each
-    torch.testing.assert_close(manifold.subspace_angles(u, v)[:, 0],
-                               torch.tensor([0.0, 45.0, 90.0], dtype=torch.float64), atol=1e-5, rtol=0)
-
-
-def test_subspace_angles_bad_inputs():
-    with pytest.raises(ValueError):
-        manifold.subspace_angles(torch.zeros(3, 2, 3), torch.zeros(3, 2, 1))  # 3 columns in 2-D
-    with pytest.raises(ValueError):
-        manifold.subspace_angles(torch.zeros(3, 4, 1), torch.zeros(2, 4, 1))  # N differs
-    with pytest.raises(TypeError):
-        manifold.subspace_angles(np.zeros((3, 2)), torch.zeros(3, 2))
-
-
 # --- distances, the k-NN graph, rank correlation ---------------------------------------------
 
 def test_nearest_on_manifold_matches_brute_force():
@@ -191,6 +165,35 @@ def test_knn_edges_match_scikit_learn():
         assert set(edges[edges[:, 0] == i, 1].tolist()) == set(idx[i, 1:].tolist())  # self excluded
     with pytest.raises(ValueError):
         manifold.knn_edges(x, k=40)
+
+
+def test_knn_edges_live_on_x_device():
+    """The row indices used to be a CPU arange, stacked with indices on x's device."""
+    edges = manifold.knn_edges(torch.empty(6, 2, device="meta"), k=2)
+    assert edges.device.type == "meta" and edges.shape == (12, 2)
+
+
+@pytest.mark.parametrize("call", [lambda x: manifold.knn_edges(x, 2),
+                                  lambda x: manifold.nearest_on_manifold(x, torch.zeros(3, 2)),
+                                  lambda x: manifold.nearest_on_manifold(torch.zeros(3, 2), x),
+                                  lambda x: manifold.fold_jumps(x, torch.arange(5.0), 2, 1.0)])
+def test_distances_reject_nan(call):
+    """A NaN point made the nearest neighbours arbitrary."""
+    x = torch.rand(5, 2)
+    x[1, 0] = float("nan")
+    with pytest.raises(ValueError, match="holds NaN"):
+        call(x)
+
+
+def test_distances_reject_a_device_mismatch_and_integers():
+    with pytest.raises(ValueError, match="x on meta, clean on cpu"):
+        manifold.nearest_on_manifold(torch.zeros(3, 2, device="meta"), torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="x on cpu, t on meta"):
+        manifold.fold_jumps(torch.rand(5, 2), torch.zeros(5, device="meta"), 2, 1.0)
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        manifold.knn_edges(torch.zeros(5, 2, dtype=torch.long), 2)
+    with pytest.raises(ValueError, match="jump"):
+        manifold.fold_jumps(torch.rand(5, 2), torch.zeros(5), 2, float("nan"))
 
 
 def test_fold_jumps_counts_edges_across_folds():
@@ -224,22 +227,28 @@ def test_spearman_matches_scipy_and_is_invariant_to_monotone_maps():
         manifold.spearman(a[:1], b[:1])
 
 
+@pytest.mark.parametrize("a, b", [([1, 1, 2, 2], [1, 2, 3, 4]), ([3, 1, 3, 2, 1], [5, 4, 4, 1, 2]),
+                                  ([0.5, 0.5, 0.5, 1.0], [2.0, 1.0, 1.0, 1.0]), ([1, 2, 3, 4], [4, 3, 2, 1])])
+def test_spearman_ranks_ties_like_scipy(a, b):
+    """Ties used to be broken by order: [1, 1, 2, 2] vs [1, 2, 3, 4] gave 1.0 (scipy: 0.894)."""
+    assert manifold.spearman(np.array(a), torch.tensor(b)) == pytest.approx(spearmanr(a, b).correlation, abs=1e-12)
+    assert manifold.spearman([1, 1, 2, 2], [1, 2, 3, 4]) == pytest.approx(2 / math.sqrt(5), abs=1e-12)
+
+
+def test_spearman_of_a_constant_is_nan_like_scipy():
+    """A constant input used to give 1.0; its ranks do not vary, so there is no correlation."""
+    assert math.isnan(manifold.spearman([2.0, 2.0, 2.0], [1.0, 2.0, 3.0]))
+    assert math.isnan(manifold.spearman(torch.arange(4.0), torch.zeros(4)))
+
+
+def test_spearman_bad_inputs():
+    with pytest.raises(ValueError, match="a holds NaN"):
+        manifold.spearman([1.0, float("nan"), 2.0], [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="b must hold numbers"):
+        manifold.spearman([1.0, 2.0], ["x", "y"])
+
+
 # --- figures ---------------------------------------------------------------------------------
-
-def test_plot_field_draws_one_arrow_per_point():
-    points, field = torch.rand(12, 2, generator=_gen()), torch.randn(12, 2, generator=_gen(1))
-    ax = manifold.plot_field(points, field, curve=torch.rand(50, 2), scale=0.5)
-    assert isinstance(ax, Axes)
-    q = ax.collections[-1]
-    assert len(q.U) == 12
-    np.testing.assert_allclose(q.U, 0.5 * field[:, 0].numpy(), rtol=1e-6)
-    _, ax2 = plt.subplots()
-    assert manifold.plot_field(points, field, ax=ax2) is ax2
-    with pytest.raises(ValueError):
-        manifold.plot_field(points, field[:5])
-    with pytest.raises(ValueError):
-        manifold.plot_field(torch.rand(4, 3), torch.rand(4, 3))
-
 
 def test_plot_tangents_draws_a_segment_per_point_and_field():
     points = torch.rand(5, 2, generator=_gen())

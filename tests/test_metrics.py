@@ -61,6 +61,45 @@ def test_fit_pca_bad_x():
     for bad in (torch.zeros(5), torch.zeros(0, 3), torch.zeros(2, 3, 4)):
         with pytest.raises(ValueError):
             fit_pca(bad, 1)
+    with pytest.raises(ValueError, match="x holds NaN"):
+        fit_pca(torch.tensor([[0.0, 1.0], [float("nan"), 2.0], [1.0, 1.0]]), 1)
+
+
+def test_fit_pca_rejects_integer_input(x):
+    """Integer pixels used to come back as integer components: all zeros, and a reconstruction
+    error of 195 where the same data as floats give 102."""
+    pixels = (x * 10).round().long()
+    with pytest.raises(TypeError, match=r"x must be a floating-point tensor, got torch.int64.*x.float\(\)"):
+        fit_pca(pixels, 2)
+    pca = fit_pca(pixels.double(), 2)  # what the message says to do
+    assert pca.components.abs().sum() > 0
+
+
+@pytest.mark.parametrize("n, d, k", [(3, 5, 3), (5, 5, 5), (2, 4, 2)])
+def test_fit_pca_k_is_bounded_by_the_rank_of_the_centred_data(n, d, k):
+    """N centred points span at most N - 1 directions: a k-th component beyond them had variance
+    ~1e-17 and an arbitrary direction."""
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with pytest.raises(ValueError, match=rf"k must be an int in 1..{min(n - 1, d)}"):
+        fit_pca(x, k)
+    assert fit_pca(x, min(n - 1, d)).variances.min() > 1e-3
+
+
+def test_fit_pca_needs_two_rows():
+    with pytest.raises(ValueError, match="at least 2 rows"):  # was "ill-conditioned"
+        fit_pca(torch.ones(1, 3), 1)
+
+
+def test_pca_methods_check_their_input(x):
+    pca = fit_pca(x, 2)
+    with pytest.raises(ValueError, match=r"x must be an \(N, 6\) tensor"):
+        pca.encode(x[:, :5])
+    with pytest.raises(ValueError, match=r"h must be an \(N, 2\) tensor"):
+        pca.decode(x[:, :3])
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        pca.reconstruct(x.long())
+    with pytest.raises(ValueError, match="x on meta, the PCA on cpu"):
+        pca.encode(x.to("meta"))
 
 
 # --- principal_angles ------------------------------------------------------------------------
@@ -75,7 +114,7 @@ def test_identical_spaces():
 
 def test_orthogonal_spaces():
     e = torch.eye(5)
-    torch.testing.assert_close(principal_angles(e[:, :2], e[:, 2:4]), torch.full((2,), 90.0, dtype=torch.float64))
+    torch.testing.assert_close(principal_angles(e[:, :2], e[:, 2:4]), torch.full((2,), 90.0))  # e's dtype
 
 
 @pytest.mark.parametrize("deg", [10.0, 37.0, 80.0])
@@ -99,7 +138,7 @@ def test_against_scipy(p, q):
 
 
 def test_principal_angles_bad_inputs():
-    with pytest.raises(ValueError, match="rows"):
+    with pytest.raises(ValueError, match="one N and D"):
         principal_angles(torch.randn(4, 2), torch.randn(5, 2))
     with pytest.raises(ValueError):
         principal_angles(torch.randn(4), torch.randn(4, 1))
@@ -107,6 +146,34 @@ def test_principal_angles_bad_inputs():
         principal_angles(torch.zeros(4, 0), torch.randn(4, 1))
     with pytest.raises(TypeError):
         principal_angles(np.eye(3), torch.eye(3))
+    with pytest.raises(ValueError, match="p <= D"):
+        principal_angles(torch.zeros(3, 2, 3), torch.zeros(3, 2, 1))  # 3 columns in 2-D
+    with pytest.raises(ValueError, match="one N and D"):
+        principal_angles(torch.zeros(3, 4, 1), torch.zeros(2, 4, 1))  # N differs
+    with pytest.raises(ValueError, match="one N and D"):
+        principal_angles(torch.zeros(3, 4, 1), torch.zeros(4, 1))  # a batch against a single pair
+    with pytest.raises(TypeError, match="a must be a floating-point tensor"):
+        principal_angles(torch.eye(3, dtype=torch.long), torch.eye(3))
+    with pytest.raises(ValueError, match="a holds NaN"):
+        principal_angles(torch.full((3, 1), float("nan")), torch.eye(3)[:, :1])
+    with pytest.raises(ValueError, match="a on meta, b on cpu"):
+        principal_angles(torch.eye(3, device="meta"), torch.eye(3))
+
+
+def test_batched_principal_angles_match_pair_by_pair():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(5, 6, 3, generator=g), torch.randn(5, 6, 2, generator=g)
+    angles = principal_angles(a, b)
+    assert angles.shape == (5, 2) and angles.dtype == torch.float32
+    for i in range(5):
+        torch.testing.assert_close(angles[i], principal_angles(a[i], b[i]), atol=1e-5, rtol=1e-6)
+
+
+def test_principal_angles_of_lines_ignore_sign_and_length():
+    u = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    v = torch.tensor([[-3.0, 0.0], [1.0, 1.0], [1.0, -1.0]])
+    torch.testing.assert_close(principal_angles(u[..., None], v[..., None])[:, 0],
+                               torch.tensor([0.0, 45.0, 90.0]), atol=1e-4, rtol=0)
 
 
 @pytest.mark.parametrize("a", [torch.zeros(4, 2), torch.tensor([[1.0, 2.0], [0, 0], [0, 0], [0, 0]])])
@@ -189,6 +256,11 @@ def test_pass_through_errors():
         pass_through(model, x, n_draws=0)
     with pytest.raises(ValueError):
         pass_through(model, x[0])
+    for sigma in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="sigma"):
+            pass_through(model, x, sigma=sigma)
+    with pytest.raises(ValueError, match="x holds NaN"):
+        pass_through(model, torch.full((4, 6), float("nan"), dtype=torch.float64))
 
 
 def test_encode_matches_the_encoder_in_eval_mode_and_batches():
@@ -210,3 +282,7 @@ def test_encode_bad_inputs():
         encode(nn.Linear(3, 3), torch.zeros(2, 3))
     with pytest.raises(ValueError):
         encode(mlp_autoencoder(3, [2], 1), torch.zeros(3))
+    with pytest.raises(ValueError, match="batch_size"):
+        encode(mlp_autoencoder(3, [2], 1), torch.zeros(2, 3), batch_size=0)
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
+        encode(mlp_autoencoder(3, [2], 1), torch.zeros(2, 3, dtype=torch.long))

@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from aebook.models import Autoencoder, LinearAutoencoder, count_parameters, eval_mode, mlp, mlp_autoencoder
+from aebook.models import (Autoencoder, LinearAutoencoder, TiedDecoder, count_parameters, eval_mode, mlp,
+                           mlp_autoencoder)
 
 
 @pytest.fixture
@@ -40,10 +41,24 @@ def test_mlp_structure():
     assert [type(m) for m in net] == [nn.Linear, nn.Tanh, nn.Linear]
 
 
-@pytest.mark.parametrize("sizes", [[], [5], [5, 0], [5, -2, 3], [5, 2.5], ["5", 3]])
+@pytest.mark.parametrize("sizes", [[], [5], [5, 0], [5, -2, 3], [5, 2.5], ["5", 3], [5, True]])
 def test_mlp_bad_sizes(sizes):
     with pytest.raises(ValueError):
         mlp(sizes)
+
+
+def test_a_single_width_is_a_clear_error():
+    """mlp(784) used to fail with "'int' object is not iterable"."""
+    with pytest.raises(TypeError, match=r"sizes must be a sequence of layer widths, e\.g\. \[784, 256, 32\], got 784"):
+        mlp(784)
+    with pytest.raises(TypeError, match="hidden must be a sequence"):
+        mlp_autoencoder(784, 256, 32)
+
+
+def test_tied_decoder_bias_follows_the_encoder():
+    linear = nn.Linear(4, 2, device="meta", dtype=torch.float64)
+    bias = TiedDecoder(linear).bias
+    assert bias.device.type == "meta" and bias.dtype == torch.float64
 
 
 def test_mlp_autoencoder_shapes_and_sigmoid_range(x):

@@ -49,6 +49,10 @@ def test_tile_images_bad_input(images):
         tile_images(images, ncols=0)
     with pytest.raises(TypeError):
         tile_images(images.tolist(), ncols=3)
+    with pytest.raises(ValueError, match="N >= 1"):  # was numpy's "negative dimensions"
+        tile_images(images[:0], ncols=3)
+    with pytest.raises(ValueError, match="ncols"):
+        tile_images(images, ncols=2.5)
 
 
 # --- image_grid ------------------------------------------------------------------------------
@@ -153,3 +157,21 @@ def test_plot_codes_bad_input():
         plot_codes(h, labels[:9])
     with pytest.raises(TypeError):
         plot_codes(h.tolist(), labels)
+    with pytest.raises(ValueError, match="h holds NaN"):
+        plot_codes(torch.full((10, 2), float("nan")), labels)
+
+
+def test_plot_codes_rejects_float_labels():
+    """Labels 0.5 and 0.7 were both truncated to class "0"."""
+    with pytest.raises(TypeError, match="labels must be a 1-D integer"):
+        plot_codes(torch.zeros(2, 2), torch.tensor([0.5, 0.7]))
+
+
+def test_plot_codes_label_minus_one_is_not_the_last_class():
+    """classes[int(-1)] used to name label -1 after the last class."""
+    h, labels = torch.zeros(3, 2), torch.tensor([0, 1, -1])
+    with pytest.raises(ValueError, match=r"labels must lie in 0..1"):
+        plot_codes(h, labels, classes=["a", "b"])
+    ax = plot_codes(h, labels)  # without classes: its own grey group
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["-1", "0", "1"]
+    assert ax.collections[0].get_facecolor()[0][:3].tolist() == [0.6, 0.6, 0.6]

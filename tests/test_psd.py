@@ -1,8 +1,8 @@
-"""aebook.psd: ISTA/FISTA against optimality conditions and scikit-learn, PSD parts against numpy."""
+"""aebook.psd and aebook.sparse_coding (re-exported by psd): ISTA/FISTA against optimality
+conditions and scikit-learn, PSD parts against numpy."""
 import numpy as np
 import pytest
 import torch
-from sklearn.decomposition import sparse_encode
 from sklearn.linear_model import Lasso
 
 from aebook import psd
@@ -30,8 +30,11 @@ def numpy_kkt(x, D, h, lam, gamma=0.0, c=None):
 
 
 def sklearn_codes(x, D, lam):
-    return sparse_encode(x.numpy(), D.T.numpy(), algorithm="lasso_cd", alpha=lam, max_iter=100_000,
-                         positive=False)
+    """The Lasso optimum by scikit-learn's coordinate descent to a tight tolerance, row by row.
+    (sparse_encode's own tolerance differs between versions: 1.6.1 stops ~1e-4 from the optimum.)
+    Lasso minimises 1/(2 n) ||x - D h||^2 + alpha ||h||_1, so alpha = lam / n."""
+    lasso = Lasso(alpha=lam / D.shape[0], fit_intercept=False, tol=1e-12, max_iter=100_000)
+    return np.stack([lasso.fit(D.numpy(), row).coef_.copy() for row in x.numpy()])
 
 
 def test_soft_threshold_matches_numpy():
@@ -139,6 +142,33 @@ def test_sparse_code_rejects_bad_input(problem):
         psd.sparse_code(x, D, LAM, gamma=1.0)
 
 
+@pytest.mark.parametrize("L", [-1.0, 0.0, float("nan"), float("inf")])
+def test_sparse_code_rejects_a_step_size_that_is_not_positive(problem, L):
+    """L < 0 gave NaN codes, L = 0 a ZeroDivisionError."""
+    x, D = problem
+    with pytest.raises(ValueError, match="L must be a finite number > 0"):
+        psd.sparse_code(x, D, LAM, L=L)
+
+
+@pytest.mark.parametrize("kwargs, name", [(dict(tol=float("nan")), "tol"), (dict(lam=float("nan")), "lam"),
+                                          (dict(n_iter=True), "n_iter"),
+                                          (dict(gamma=float("inf"), c=torch.zeros(N, k, dtype=torch.float64)), "gamma")])
+def test_sparse_code_rejects_nan_settings(problem, kwargs, name):
+    x, D = problem
+    with pytest.raises(ValueError, match=name):
+        psd.sparse_code(x, D, **{"lam": LAM, **kwargs})
+
+
+def test_sparse_coding_names_integer_and_misplaced_tensors(problem):
+    x, D = problem
+    with pytest.raises(TypeError, match="D must be a floating-point tensor"):
+        psd.objective(x, D.long(), torch.zeros(N, k, dtype=torch.float64), LAM)
+    with pytest.raises(ValueError, match="x on cpu, D on meta"):
+        psd.kkt_violation(x, D.to("meta"), torch.zeros(N, k, dtype=torch.float64), LAM)
+    with pytest.raises(ValueError, match="D holds NaN"):
+        psd.lipschitz(torch.full((3, 2), float("nan")))
+
+
 def test_kkt_violation_matches_numpy(problem):
     x, D = problem
     h_star = torch.from_numpy(sklearn_codes(x, D, LAM))
@@ -186,6 +216,25 @@ def test_psd_model_and_loss_gradient(problem):
         psd.psd_loss(torch.nn.Linear(2, 2), x, h, gamma=1.0)
 
 
+def test_psd_model_is_built_on_x_device_and_dtype(problem, monkeypatch):
+    """psd_model used to build on the CPU in float32 whatever x was, so PSD trained on the CPU."""
+    x, _ = problem
+    model = psd.psd_model(x.repeat(3, 1), k=10, lam=LAM, seed=0)  # float64 x
+    assert {p.dtype for p in model.parameters()} == {torch.float64}
+    rows = torch.randperm(18, generator=torch.Generator().manual_seed(0))[:10]  # seeded on the CPU
+    torch.testing.assert_close(model.decoder.weight, psd.normalize_columns(x.repeat(3, 1)[rows].T))
+    # meta stands in for a GPU; L (a float read from D) is the one step that needs values
+    monkeypatch.setattr(psd, "lipschitz", lambda D, gamma=0.0: 1.0)
+    meta = psd.psd_model(x.repeat(3, 1).float().to("meta"), k=10, lam=LAM, seed=0)
+    assert {p.device.type for p in meta.parameters()} == {"meta"}
+
+
+def test_shrinkage_encoder_forward_does_not_read_values(problem):
+    """soft_threshold checked theta >= 0 with bool((theta < 0).any()): a device sync per forward."""
+    f = psd.ShrinkageEncoder(n, k).to("meta")
+    assert f(torch.empty(N, n, device="meta")).device.type == "meta"
+
+
 def test_train_psd_lowers_the_objective_and_keeps_unit_atoms():
     g = torch.Generator().manual_seed(0)
     atoms = torch.randn(16, 24, generator=g)
@@ -204,6 +253,12 @@ def test_train_psd_lowers_the_objective_and_keeps_unit_atoms():
         psd.train_psd(model, x[0], lam=0.1, gamma=1.0)
     with pytest.raises(TypeError):
         psd.train_psd(model, x.numpy(), lam=0.1, gamma=1.0)
+    x_nan = x.clone()
+    x_nan[3, 3] = float("nan")
+    with pytest.raises(ValueError, match="x_train holds NaN"):
+        psd.train_psd(model, x_nan, lam=0.1, gamma=1.0)
+    with pytest.raises(ValueError, match=r"x_train must be a non-empty \(N, 16\)"):
+        psd.train_psd(model, x[:, :5], lam=0.1, gamma=1.0)
 
 
 def test_random_patches_are_crops_with_ink():

@@ -54,10 +54,15 @@ def test_knn_takes_tensors_and_k_equal_to_database_size():
     ((np.zeros((3, 2)), np.zeros((5, 2)), True), ValueError),
     ((np.zeros(3), np.zeros((5, 3)), 1), ValueError),        # 1-D query
     (([[0.0, 1.0]], np.zeros((5, 2)), 1), TypeError),        # a list
+    ((np.array([[0.0, np.nan]]), np.zeros((5, 2)), 1), ValueError),  # NaN query: arbitrary neighbours
+    ((np.zeros((3, 2)), np.full((5, 2), np.inf), 1), ValueError),
 ])
 def test_knn_rejects_bad_input(args, error):
     with pytest.raises(error):
         knn(*args)
+    if error is ValueError and not np.isfinite(np.concatenate([args[0].ravel(), args[1].ravel()])).all():
+        with pytest.raises(ValueError, match="holds NaN"):
+            knn(*args)
     with pytest.raises(ValueError, match="metric"):
         knn(np.zeros((2, 2)), np.zeros((4, 2)), 1, metric="manhattan")
 
@@ -283,3 +288,10 @@ def test_median_seconds_skips_warmup_and_takes_the_median():
 
 def test_module_has_its_citations():
     assert "§14.9" in retrieval.__doc__ and "salakhutdinov2009semantic" in retrieval.__doc__
+
+
+def test_codes_with_nan_are_rejected_not_read_as_zero_bits():
+    """NaN > 0.5 is False: a NaN code used to become the all-zero address."""
+    for fn in (binarize, near_binary_fraction):
+        with pytest.raises(ValueError, match="codes holds NaN"):
+            fn(np.array([[np.nan, 0.7]]))

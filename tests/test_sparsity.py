@@ -94,6 +94,19 @@ def test_penalty_input_errors(h, h01):
         bernoulli_kl(0.05, torch.tensor([0.0, 0.5]))
     with pytest.raises(TypeError):
         bernoulli_kl(0.05, [0.5])
+    with pytest.raises(TypeError, match="h must be a floating-point tensor"):
+        l1_penalty(h.long(), 0.1)
+    with pytest.raises(ValueError, match="lam"):
+        l1_penalty(h, float("nan"))
+    h_nan = h01.clone()
+    h_nan[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        kl_sparsity_penalty(h_nan, 0.05)
+
+
+def test_kl_penalty_reads_no_values_off_the_cpu(h01):
+    """The range check on h was a device sync per batch; on an accelerator (meta here) it is skipped."""
+    assert kl_sparsity_penalty(h01.to("meta"), 0.05).device.type == "meta"
 
 
 def small_model(code_activation=nn.ReLU, unit_norm=True):
@@ -166,6 +179,7 @@ def test_decoder_filters():
         decoder_filters(Autoencoder(nn.Linear(6, 4), nn.Sequential(nn.Linear(4, 6), nn.Sigmoid())))
     with pytest.raises(TypeError):
         decoder_filters(nn.Linear(4, 6))
+    assert decoder_filters(small_model().to("meta")).device.type == "meta"  # was copied to the CPU
 
 
 def test_fraction_inactive_mean_activation():
@@ -181,6 +195,8 @@ def test_fraction_inactive_mean_activation():
     np.testing.assert_allclose(mean_activation(h).numpy(), hn.mean(0))
     with pytest.raises(ValueError):
         fraction_inactive(h, -0.1)
+    with pytest.raises(ValueError, match="h holds NaN"):
+        fraction_inactive(torch.tensor([[0.0, float("nan")]]))
     with pytest.raises(ValueError):
         mean_activation(torch.zeros(0, 3))
 

@@ -79,6 +79,8 @@ def test_gaussian_mixture_layout():
     ([[0, 0], [1, 1]], [1, 1], [1.5, -0.5]),          # negative weight
     ([[0, 0], [1, 1]], [1, 1, 1], [0.5, 0.5]),        # stds of the wrong length
     ([[0, 0, 0], [1, 1, 1]], [1, 1], [0.5, 0.5]),     # 3-D means
+    ([[0, 0], [1, 1]], [1, float("nan")], [0.5, 0.5]),  # NaN std: used to pass
+    ([[0, float("nan")], [1, 1]], [1, 1], [0.5, 0.5]),  # NaN mean
 ])
 def test_bad_mixture_raises_value_error(means, stds, weights):
     with pytest.raises(ValueError):
@@ -99,6 +101,22 @@ def test_bad_points(mixture, method):
             f(x)
     with pytest.raises(TypeError):
         f(np.zeros((5, 2)))
+    with pytest.raises(TypeError, match="floating-point"):
+        f(torch.zeros(5, 2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("method", ["log_prob", "score"])
+def test_density_follows_the_points_device(mixture, method):
+    """The mixture's CPU parameters used to meet x on x's device (a GPU): a device mismatch."""
+    out = getattr(mixture, method)(torch.empty(5, 2, device="meta", dtype=mixture.means.dtype))
+    assert out.device.type == "meta"
+
+
+@pytest.mark.parametrize("kwargs", [dict(std=float("nan")), dict(radius=float("inf")), dict(std=0.0),
+                                    dict(n_components=2.0)])
+def test_gaussian_mixture_bad_numbers(kwargs):
+    with pytest.raises(ValueError):
+        gaussian_mixture(**kwargs)
 
 
 # --- manifolds -------------------------------------------------------------------------------
@@ -173,6 +191,8 @@ def test_manifold_seeding(make):
     (noisy_circle, dict(n=0)), (noisy_circle, dict(n=10, noise=-0.1)),
     (spiral, dict(n=0)), (spiral, dict(n=10, noise=-0.1)), (spiral, dict(n=10, turns=0)),
     (swiss_roll, dict(n=-1)), (swiss_roll, dict(n=10, noise=-0.1)),
+    (noisy_circle, dict(n=10, noise=float("nan"))), (spiral, dict(n=10, turns=float("nan"))),
+    (swiss_roll, dict(n=10, height=float("nan"))), (swiss_roll, dict(n=2.5)),
 ])
 def test_manifold_bad_args(make, kwargs):
     with pytest.raises(ValueError):

@@ -120,13 +120,71 @@ def test_fit_bad_settings(x, kwargs):
         fit(small_model(), x, progress=False, **kwargs)
 
 
-@pytest.mark.parametrize("bad", [torch.zeros(0, 12), torch.zeros(12), np.zeros((4, 12)), None])
-def test_fit_bad_data(x, bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad, error", [(torch.zeros(0, 12), ValueError), (torch.zeros(12), ValueError),
+                                        (np.zeros((4, 12)), TypeError), (None, TypeError),
+                                        (torch.full((4, 12), float("nan")), ValueError),
+                                        (torch.full((4, 12), float("inf")), ValueError),
+                                        (torch.ones(4, 12, dtype=torch.long), TypeError)])
+def test_fit_bad_data(x, bad, error):
+    with pytest.raises(error, match="x_train"):
         fit(small_model(), bad, progress=False)
     if bad is not None:
-        with pytest.raises(ValueError):
+        with pytest.raises(error, match="x_test"):
             fit(small_model(), x, x_test=bad, progress=False)
+
+
+def test_fit_checks_x_test_before_training(x):
+    """A wrong-width x_test used to be noticed by the model only after a whole epoch."""
+    model = small_model()
+    before = copy.deepcopy(model.state_dict())
+    with pytest.raises(ValueError, match=r"x_test must have x_train's trailing shape \(12,\), got \(5,\)"):
+        fit(model, x, x_test=torch.rand(4, 5), progress=False)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # not trained
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=float("nan")), dict(lr=-1e-3), dict(weight_decay=float("inf")),
+                                    dict(epochs=True), dict(batch_size=False)])
+def test_fit_bad_numbers(x, kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        fit(small_model(), x, progress=False, **kwargs)
+
+
+def test_a_model_without_parameters_is_a_clear_error(x):
+    for call in (lambda: fit(nn.Identity(), x, progress=False), lambda: evaluate(nn.Identity(), x)):
+        with pytest.raises(TypeError, match="no parameters"):
+            call()
+
+
+def test_evaluate_batch_size_is_checked(x):
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        evaluate(small_model(), x, batch_size=0)
+
+
+def test_fit_uses_fused_adam_where_torch_has_it(x, monkeypatch):
+    made = []
+    real_adam = torch.optim.Adam
+    monkeypatch.setattr(torch.optim, "Adam", lambda *a, **k: made.append(k.get("fused")) or real_adam(*a, **k))
+    fit(small_model(), x, epochs=1, progress=False)
+    assert made == [True]
+
+
+def test_fit_falls_back_where_fused_adam_is_missing(x, monkeypatch):
+    """torch < 2.4 has no fused Adam on the CPU: its constructor raises, and fit uses the default."""
+    made = []
+    real_adam = torch.optim.Adam
+
+    def old_adam(*args, **kwargs):
+        made.append(kwargs.get("fused"))
+        if kwargs.get("fused"):
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
+                               "supported devices: ['cuda', 'xpu', 'privateuseone']")
+        return real_adam(*args, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", old_adam)
+    reference = fit(small_model(), x, epochs=2, progress=False)
+    monkeypatch.undo()
+    assert made == [True, None]
+    assert fit(small_model(), x, epochs=2, progress=False).train == pytest.approx(reference.train, rel=1e-4)
 
 
 def test_evaluate_by_hand(x):
@@ -150,9 +208,11 @@ def test_evaluate_uses_eval_mode(x):
     assert evaluate(model, x) == pytest.approx(expected, rel=1e-5)
 
 
-@pytest.mark.parametrize("bad", [torch.zeros(0, 12), torch.zeros(12), np.zeros((4, 12))])
-def test_evaluate_bad_x(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad, error", [(torch.zeros(0, 12), ValueError), (torch.zeros(12), ValueError),
+                                        (np.zeros((4, 12)), TypeError), (torch.full((4, 12), float("nan")), ValueError),
+                                        (torch.ones(4, 12, dtype=torch.int32), TypeError)])
+def test_evaluate_bad_x(bad, error):
+    with pytest.raises(error, match="x"):
         evaluate(small_model(), bad)
 
 
@@ -192,10 +252,26 @@ def test_fit_without_a_seed_continues_the_global_generator(x):
     assert not all(torch.equal(p, q) for p, q in zip(runs[0], runs[2]))
 
 
-@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(),
-                    reason="an accelerator is present, so pick_device rightly does not return cpu")
-def test_pick_device_cpu():
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present, so pick_device rightly does not return cpu")
+def test_pick_device_cpu(monkeypatch):
+    monkeypatch.delenv("AEBOOK_DEVICE", raising=False)
     assert pick_device() == torch.device("cpu")
+
+
+def test_pick_device_leaves_mps_opt_in(monkeypatch):
+    """Apple's MPS (no float64, parts of torch.linalg missing) is used only when asked for."""
+    monkeypatch.delenv("AEBOOK_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert pick_device() == torch.device("cpu")
+    monkeypatch.setenv("AEBOOK_DEVICE", "mps")
+    assert pick_device() == torch.device("mps")
+    monkeypatch.setenv("AEBOOK_DEVICE", "meta")  # any device torch knows
+    assert pick_device() == torch.device("meta")
+    assert pick_device("cpu") == torch.device("cpu")  # an explicit choice wins
+    monkeypatch.setenv("AEBOOK_DEVICE", "gpu0")
+    with pytest.raises(ValueError, match="AEBOOK_DEVICE"):
+        pick_device()
 
 
 def test_pick_device_prefer():

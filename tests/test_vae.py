@@ -127,7 +127,7 @@ def test_vae_rejects_bad_inputs():
     model = _tiny()
     with pytest.raises(ValueError, match="12 columns"):
         model.posterior(torch.zeros(4, 11))
-    with pytest.raises(ValueError, match="floating"):
+    with pytest.raises(TypeError, match="x must be a floating-point tensor"):
         model.posterior(torch.zeros(4, 12, dtype=torch.long))
     with pytest.raises(TypeError):
         model.posterior(np.zeros((4, 12)))
@@ -139,6 +139,33 @@ def test_vae_rejects_bad_inputs():
         V.VAE(12, latent_dim=0)
     with pytest.raises(ValueError, match="positive int"):
         model.sample(0)
+
+
+def test_sample_follows_the_model_dtype():
+    """A float64 VAE used to fail: the prior draws were float32."""
+    model = _tiny().double()
+    samples = model.sample(5, generator=_gen(0))
+    assert samples.dtype == torch.float64 and samples.shape == (5, 12)
+
+
+def test_sample_takes_a_generator_on_another_device():
+    """A CPU generator used to fail on a CUDA model; meta stands in for the GPU here."""
+    model, g = _tiny().to("meta"), _gen(0)
+    state = g.get_state()
+    samples = model.sample(5, generator=g)
+    assert samples.device.type == "meta" and samples.shape == (5, 12)
+    assert not torch.equal(g.get_state(), state)  # drawn from g, on g's device, then moved
+    cpu = _tiny().sample(5, generator=_gen(0))
+    torch.testing.assert_close(cpu, _tiny().sample(5, generator=_gen(0)))  # seeded: reproducible
+    with pytest.raises(TypeError, match="generator"):
+        _tiny().sample(5, generator=0)
+
+
+def test_reparameterize_with_a_generator_on_another_device():
+    mu = torch.zeros(3, 2, device="meta")
+    assert V.reparameterize(mu, mu, _gen(0)).device.type == "meta"
+    with pytest.raises(ValueError, match="mu on cpu, logvar on meta"):
+        V.reparameterize(torch.zeros(3, 2), mu)
 
 
 # --- ELBO and losses -----------------------------------------------------------------------------
@@ -250,6 +277,11 @@ def test_active_units_counts_units_whose_mean_varies():
     assert count == 1
     torch.testing.assert_close(variances, torch.stack([x[:, 0].var(), torch.tensor(0.0), torch.tensor(0.0)]))
     assert V.active_units(model, x, threshold=1.0)[0] == 0
+    for bad in (-0.01, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="threshold"):
+            V.active_units(model, x, threshold=bad)  # -0.01 used to count every unit as active
+    with pytest.raises(ValueError, match="at least 2"):
+        V.active_units(model, x[:1])
 
 
 # --- latent-space helpers ------------------------------------------------------------------------
@@ -260,9 +292,15 @@ def test_latent_grid_is_spaced_in_prior_probability():
     assert grid.shape == (16, 2)
     torch.testing.assert_close(grid[:4, 0], z, atol=1e-5, rtol=0)          # h_1 rises along a row
     torch.testing.assert_close(grid[::4, 1], z.flip(0), atol=1e-5, rtol=0)  # h_2 falls down the rows
-    for bad in ({"lo": 0.0}, {"hi": 1.0}, {"lo": 0.6, "hi": 0.4}):
+    for bad in ({"lo": 0.0}, {"hi": 1.0}, {"lo": 0.6, "hi": 0.4}, {"lo": float("nan")}):
         with pytest.raises(ValueError):
             V.latent_grid(4, **bad)
+
+
+def test_latent_grid_of_one_is_the_centre():
+    """latent_grid(1) used to return the corner (icdf(0.05), icdf(0.05))."""
+    torch.testing.assert_close(V.latent_grid(1), torch.zeros(1, 2), atol=1e-6, rtol=0)
+    assert V.latent_grid(3, device="meta").device.type == "meta"
 
 
 def test_interpolate_is_a_straight_line():
@@ -274,6 +312,10 @@ def test_interpolate_is_a_straight_line():
         V.interpolate(h0, h1, 1)
     with pytest.raises(ValueError):
         V.interpolate(h0, torch.zeros(3), 5)
+    with pytest.raises(TypeError, match="h1 must be a floating-point tensor"):
+        V.interpolate(h0, torch.zeros(2, dtype=torch.long), 5)
+    with pytest.raises(ValueError, match="h0 on cpu, h1 on meta"):
+        V.interpolate(h0, torch.zeros(2, device="meta"), 5)
 
 
 def test_frechet_distance_matches_a_scipy_reference():
@@ -289,3 +331,24 @@ def test_frechet_distance_matches_a_scipy_reference():
         V.frechet_distance(a, b[:, :5])
     with pytest.raises(ValueError, match="at least 2"):
         V.frechet_distance(a, b[:1])
+    b[3, 2] = float("nan")
+    with pytest.raises(ValueError, match="f_b holds NaN"):  # was linalg's "ill-conditioned"
+        V.frechet_distance(a, b)
+
+
+@pytest.mark.parametrize("target", [5.0, -1.0, float("nan")])
+def test_elbo_rejects_targets_outside_the_unit_interval(target):
+    """elbo_loss with x = 5 used to give a plausible 7.27 nats."""
+    model, x = _tiny(), _binary()
+    x[0, 0] = target
+    for loss in (V.elbo_loss, V.pixel_mean_elbo_loss, V.binarized(V.elbo_loss)):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            loss(model, x)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        V.evaluate_bounds(model, x)
+
+
+def test_bounds_come_back_on_x_device():
+    b = V.evaluate_bounds(_tiny().to("meta"), torch.empty(6, 12, device="meta"), n_samples=2)
+    assert {v.device.type for v in b.values()} == {"meta"}
+
