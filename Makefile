@@ -3,6 +3,8 @@
 #   make book   every chapter executed at default scale, HTML into _build/html; a warning fails it
 #   make check-site   after make book: every chapter page in headless Chromium (tests/browser)
 #   make benchmark    the training-throughput benchmark, short, on the CPU (benchmarks/)
+#   make publish-check   with PUBLISH=1: fail if _config.yml still names the placeholder repository
+#   make colab-links  after changing _config.yml's repository: rewrite the chapters' Colab links
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +15,7 @@ MATHJAX := tests/browser/node_modules/.package-lock.json
 WORKERS ?= 2
 THREADS ?= 1
 
-.PHONY: test benchmark book check-site unit nbval serve clean
+.PHONY: test benchmark book check-site unit nbval serve clean publish-check colab-links
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +49,13 @@ $(MATHJAX): tests/browser/package.json tests/browser/package-lock.json
 # Needs _build/html from `make book`; screenshots go to _build/screenshots.
 check-site: $(STAMP) $(MATHJAX)
 	$(BIN)/python -m pytest -v --durations=5 tests/browser
+
+# The deploy workflow sets PUBLISH=1 (.ci/run runs this): no site ships placeholder Colab links.
+publish-check: $(STAMP)
+	$(BIN)/python tools/publish.py check
+
+colab-links: $(STAMP)
+	$(BIN)/python tools/publish.py links
 
 serve:
 	$(BIN)/python -m http.server --directory _build/html 8000
