@@ -14,12 +14,18 @@ MATHJAX := tests/browser/node_modules/.package-lock.json
 # Two pytest workers on two cores: one torch thread each, or they thrash.
 WORKERS ?= 2
 THREADS ?= 1
+# Where torch comes from. Unset: the package index, whose torch for Linux is the CUDA build (several
+# GB, GPU or not). TORCH_INDEX=https://download.pytorch.org/whl/cpu: PyTorch's CPU-only build, at the
+# version requirements.txt pins, installed first and alone from that index.
+TORCH_INDEX ?=
 
 .PHONY: test benchmark book check-site unit nbval serve clean publish-check colab-links
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet --index-url $(TORCH_INDEX) \
+	  "$$(grep -E '^torch==' requirements.txt)")
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
 	touch $@
 
