@@ -192,7 +192,7 @@ def test_ci_runs_ci_run_on_every_push_and_pull_request():
 
 def test_deploy_publishes_what_its_build_checked_with_publish_set():
     wf = workflow("deploy.yml")
-    assert wf[True]["push"]["branches"] == ["main"] and wf["permissions"] == {}
+    assert wf[True]["push"]["branches"] == [CONFIG["repository"]["branch"]] and wf["permissions"] == {}
     build, deploy = wf["jobs"]["build"], wf["jobs"]["deploy"]
     assert build["env"]["PUBLISH"] == "1" and build["permissions"] == {"contents": "read"}
     runs = [s.get("run") for s in build["steps"]]
