@@ -5,6 +5,8 @@
 #   make benchmark    the training-throughput benchmark, short, on the CPU (benchmarks/)
 #   make colab-unit   the unit tests on Colab's own stack (.venv-colab, below); CI runs it
 #   make colab-test   the same, and every chapter at quick scale under nbval
+#   make publish-check   with PUBLISH=1: fail if _config.yml still names the placeholder repository
+#   make colab-links  after changing _config.yml's repository: rewrite the chapters' Colab links
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -14,12 +16,19 @@ MATHJAX := tests/browser/node_modules/.package-lock.json
 # Two pytest workers on two cores: one torch thread each, or they thrash.
 WORKERS ?= 2
 THREADS ?= 1
+# Where torch comes from. Unset: the package index, whose torch for Linux is the CUDA build (several
+# GB, GPU or not). TORCH_INDEX=https://download.pytorch.org/whl/cpu: PyTorch's CPU-only build, at the
+# version requirements.txt pins, installed first and alone from that index.
+TORCH_INDEX ?=
 
-.PHONY: test benchmark book check-site unit nbval serve clean colab-aebook colab-unit colab-test
+.PHONY: test benchmark book check-site unit nbval serve clean colab-aebook colab-unit colab-test \
+	publish-check colab-links
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet --index-url $(TORCH_INDEX) \
+	  "$$(grep -E '^torch==' requirements.txt)")
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
 	touch $@
 
@@ -83,6 +92,13 @@ $(MATHJAX): tests/browser/package.json tests/browser/package-lock.json
 # Needs _build/html from `make book`; screenshots go to _build/screenshots.
 check-site: $(STAMP) $(MATHJAX)
 	$(BIN)/python -m pytest -v --durations=5 tests/browser
+
+# The deploy workflow sets PUBLISH=1 (.ci/run runs this): no site ships placeholder Colab links.
+publish-check: $(STAMP)
+	$(BIN)/python tools/publish.py check
+
+colab-links: $(STAMP)
+	$(BIN)/python tools/publish.py links
 
 serve:
 	$(BIN)/python -m http.server --directory _build/html 8000

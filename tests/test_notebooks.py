@@ -1,10 +1,15 @@
 """House rules every chapter notebook must keep (../shared/CONVENTIONS.md): the Colab setup cell
-installs aebook from the repository that _config.yml names, outputs are not stored, the title
-carries the DLB section, and the lesson is asserted in claim-check cells."""
+installs aebook from the repository that _config.yml names, an "Open in Colab" badge opens the
+notebook from that repository, outputs are not stored, the title carries the DLB section, the
+lesson is checked in claim-check cells through aebook.claim, other chapters are linked where they
+are named, and code fits the page. (tools/publish.py links writes the two URLs; these tests
+check them on their own.)"""
 import ast
 import json
+import posixpath
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -32,9 +37,26 @@ def test_setup_cell_installs_from_the_configured_repository(path):
     setup = source(code[0])
     url, branch = CONFIG["repository"]["url"], CONFIG["repository"]["branch"]
     assert "google.colab" in setup, "the first code cell must be the Colab setup cell"
-    found = re.findall(r"git\+(\S+?)@(\w+)", setup)
+    found = re.findall(r"git\+(\S+?)@([^\s\"']+)", setup)
     assert found == [(url, branch)], f"setup cell installs from {found}, _config.yml names {url}@{branch}"
     assert "remove-output" in code[0].get("metadata", {}).get("tags", [])
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_badge_cell_opens_the_notebook_in_colab_from_the_configured_repository(path):
+    """The first cell is the badge: the book's own image (served from _static, so the offline
+    browser check loads it), linked to this notebook in the repository and branch of _config.yml."""
+    badge = cells(path)[0]
+    repo, colab = CONFIG["repository"], CONFIG["launch_buttons"]["colab_url"].rstrip("/")
+    notebook = posixpath.join(repo.get("path_to_book") or "", path.relative_to(ROOT).as_posix())
+    url = f"{colab}/github/{urlsplit(repo['url']).path.strip('/')}/blob/{repo['branch']}/{notebook}"
+    assert badge["cell_type"] == "markdown" and badge.get("id") == "colab-badge"
+    found = re.fullmatch(r"\[!\[Open In Colab\]\((\S+)\)\]\((\S+)\)", source(badge).strip())
+    assert found, f"the first cell should be the Colab badge alone, got {source(badge)[:60]!r}"
+    image, link = found.groups()
+    assert link == url, f"the badge opens {link}, _config.yml gives {url}"
+    assert (path.parent / image).resolve() == ROOT / "_static" / "colab-badge.svg"
+    assert (ROOT / "_static" / "colab-badge.svg").is_file()
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -43,8 +65,8 @@ def test_notebook_follows_house_rules(path):
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     assert re.match(r"\d\d_[a-z0-9_]+\.ipynb$", path.name)
     assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), "outputs stored"
-    first = source(nb["cells"][0])
-    assert re.match(r"# 14(\.\d+)* \S", first), f"H1 must carry the DLB section, got {first[:40]!r}"
+    title = source(nb["cells"][1])  # after the Colab badge
+    assert re.match(r"# 14(\.\d+)* \S", title), f"H1 must carry the DLB section, got {title[:40]!r}"
     assert any("claim-check" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]), \
         "a chapter checks its lesson in claim-check cells"
     assert "{cite}" in "".join(source(c) for c in nb["cells"] if c["cell_type"] == "markdown")

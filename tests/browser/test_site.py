@@ -8,7 +8,8 @@ For every chapter page in _build/html this opens the page and checks that
 - the maths is typeset: MathJax 3, which the site loads from a CDN, is served here from the npm
   package (conftest.py) and has finished; every `.math` element holds an <mjx-container>, no
   <mjx-merror>, and no text of the article outside code still holds TeX (`$$`, `\\(`, `\\frac`...);
-- the Colab launch link points at this notebook in the repository and branch of _config.yml;
+- the Colab launch button (in the page's header) and the "Open in Colab" badge (a loaded image at
+  the top of the article) both open this notebook from the repository and branch of _config.yml;
 - every `explorer-static` cell of the notebook (the static fallback of a live `explorer` widget)
   shows a loaded image, and a chapter with an explorer has at least one.
 Requests to other hosts (the Jupyter-widget JS on a CDN) are aborted, and listed at the end.
@@ -66,6 +67,10 @@ ARTICLE_TEXT = """() => {
     if (!n.parentElement.closest(skip) && n.textContent.trim()) texts.push(n.textContent.trim());
   return texts;
 }"""
+# Whether a link to the given URL inside the article shows a loaded image (the Open in Colab badge).
+LOADED_BADGE = """colab => [...document.querySelectorAll('article.bd-article a')]
+  .filter(a => a.getAttribute('href') === colab)
+  .some(a => [...a.querySelectorAll('img')].some(i => i.complete && i.naturalWidth > 0))"""
 LOADED_STATIC_EXPLORERS = """() => [...document.querySelectorAll('.tag_explorer-static')]
   .filter(cell => [...cell.querySelectorAll('img')].some(i => i.complete && i.naturalWidth > 0))
   .length"""
@@ -158,8 +163,10 @@ def page_problems(page: Page, executed: dict, source: dict, colab: str,
     elif tex := [t[:80] for t in texts if TEX.search(t)]:
         problems.append(f"{len(tex)} text(s) with unrendered TeX, e.g. {tex[:3]}")
 
-    if page.locator(f'a[href="{colab}"]').count() == 0:
-        problems.append(f"no Colab link to {colab}")
+    if page.locator(f'.bd-header-article a[href="{colab}"]').count() == 0:
+        problems.append(f"no Colab launch button to {colab}")
+    if not page.evaluate(LOADED_BADGE, colab):
+        problems.append(f"no Open in Colab badge (a loaded image) linked to {colab}")
 
     statics = tagged(source, "explorer-static")
     shown_statics = page.evaluate(LOADED_STATIC_EXPLORERS)
@@ -206,19 +213,22 @@ COLAB = "https://colab.research.google.com/github/o/r/blob/main/chapters/99_x.ip
 
 
 def synthetic(tmp_path: Path, figure_src: str, static_src: str | None, colab: str) -> None:
-    """A chapter-like page: maths, TeX inside code (to be ignored), one figure, one explorer."""
+    """A chapter-like page: a Colab launch button and badge, maths, TeX inside code (to be
+    ignored), one figure, one explorer."""
     static = (f"<div class='cell tag_explorer-static'><div class='cell_output'><img src='{static_src}'>"
               "</div></div>" if static_src else "")
     (tmp_path / "page.html").write_text(f"""<!DOCTYPE html><html><head>
 <script>window.MathJax = {{options: {{processHtmlClass: "math"}}}}</script>
 <script defer src="{MATHJAX_CDN}tex-mml-chtml.js"></script></head><body>
-<article class="bd-article"><section class="tex2jax_ignore mathjax_ignore">
+<div class="bd-header-article"><a href="{colab}">Colab</a></div>
+<article class="bd-article"><p><a href="{colab}"><img src="{PNG}" alt="Open In Colab"></a></p>
+<section class="tex2jax_ignore mathjax_ignore">
 <p>A fraction <span class="math notranslate nohighlight">\\(\\frac{{a}}{{\\mathbf b}}\\)</span>.</p>
 <div class="math notranslate nohighlight">\\[\\begin{{aligned}} r &= g(f(x)) \\end{{aligned}}\\]</div>
 <div class="cell"><div class="cell_input"><pre>x = "$$ \\\\frac"</pre></div>
   <div class="cell_output"><img src="{figure_src}"></div></div>
 <div class="cell tag_explorer"><div class="cell_output"></div></div>{static}
-<a href="{colab}">Colab</a></section></article></body></html>""")
+</section></article></body></html>""")
 
 
 def notebook(*cells: tuple[list[str], list[dict]]) -> dict:
@@ -269,7 +279,8 @@ def test_checks_catch_a_broken_page(browser, tmp_path):
                            executed=notebook(([], [FIGURE, FIGURE])))
     expected = ["1 image(s) did not load: ['missing.png']",
                 "1 image outputs on the page, 2 in the executed notebook",
-                f"no Colab link to {COLAB}",
+                f"no Colab launch button to {COLAB}",
+                f"no Open in Colab badge (a loaded image) linked to {COLAB}",
                 "the chapter has an explorer but no explorer-static cell with an image",
                 "0 explorer-static cell(s) with a loaded image on the page, 1 in the notebook"]
     assert problems == expected
