@@ -9,13 +9,16 @@ F(h) = 1/2 ||x - D h||^2 + lam ||h||_1 (``aebook.psd``'s scaling) iterates
 with S the soft-threshold. LISTA keeps this form with T steps and *learns* its three parameters,
 shared by every step:
 
-    b = W_e x,   h = S_theta(b),   then T times   h = S_theta(b + S h).
+    b = W_e x,   h = S_theta(b),   then T times   h = S_theta(b + W_s h)
+
+(Gregor & LeCun write W_s as S; here S is the soft-threshold).
 
 It costs one (n -> k) and T (k -> k) matrix products: T + 1 in all, as many as ISTA's first
-T + 1 iterations. Initialised at W_e = D^T / L, S = I - D^T D / L, theta = lam / L, it *is*
+T + 1 iterations. Initialised at W_e = D^T / L, W_s = I - D^T D / L, theta = lam / L, it *is*
 ISTA run for T + 1 iterations from h = 0; training (``train_lista``) regresses its output on the
-optimal codes h* that FISTA computes. With T = 0 it is PSD's shrinkage encoder. Batches are rows:
-x (N, n), h (N, k). Reduction of the loss: sum over code units, mean over the batch.
+optimal codes h* that FISTA computes. With T = 0 it has the form of PSD's shrinkage encoder
+(without a bias). Batches are rows: x (N, n), h (N, k). Reduction of the loss: sum over code
+units, mean over the batch.
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ class LISTA(nn.Module):
         _check_int("n_steps", n_steps, 0)
         self.n_steps = n_steps
         self.W_e = nn.Linear(n, k, bias=False)  # weight (k, n): the filter matrix, D^T / L at init
-        self.S = nn.Linear(k, k, bias=False)  # weight (k, k): mutual inhibition, I - D^T D / L at init
+        self.W_s = nn.Linear(k, k, bias=False)  # weight (k, k): I - D^T D / L at init
         # theta = |raw_theta| >= 0, as in psd.ShrinkageEncoder: Adam moves it by about lr per step.
         self.raw_theta = nn.Parameter(torch.zeros(k))
 
@@ -56,7 +59,7 @@ class LISTA(nn.Module):
     @torch.no_grad()
     def init_from(self, D: Tensor, lam: float) -> LISTA:
         """Set the weights to ISTA's for dictionary D (n, k) and penalty lam >= 0: W_e = D^T / L,
-        S = I - D^T D / L, theta = lam / L with L = lambda_max(D^T D). Returns self."""
+        W_s = I - D^T D / L, theta = lam / L with L = lambda_max(D^T D). Returns self."""
         if not isinstance(D, Tensor) or D.shape != (self.W_e.in_features, self.W_e.out_features):
             raise ValueError(f"D must be a ({self.W_e.in_features}, {self.W_e.out_features}) tensor, "
                              f"got {getattr(D, 'shape', type(D).__name__)}")
@@ -66,7 +69,7 @@ class LISTA(nn.Module):
         D = D.to(self.W_e.weight)
         eye = torch.eye(D.shape[1], dtype=D.dtype, device=D.device)
         self.W_e.weight.copy_(D.T / L)
-        self.S.weight.copy_(eye - D.T @ D / L)  # symmetric, so S h = h S^T = h S
+        self.W_s.weight.copy_(eye - D.T @ D / L)  # symmetric: W_s h = h W_s^T = h W_s
         self.raw_theta.fill_(lam / L)
         return self
 
@@ -80,7 +83,7 @@ class LISTA(nn.Module):
         b = self.W_e(x)  # (N, k): the one (n -> k) product
         h = b - b.clamp(-theta, theta)  # soft-threshold S_theta(b)
         for _ in range(self.n_steps):
-            z = b + self.S(h)  # (N, k): one (k -> k) product per step
+            z = b + self.W_s(h)  # (N, k): one (k -> k) product per step
             h = z - z.clamp(-theta, theta)
         return h
 

@@ -33,7 +33,7 @@ def test_init_from_sets_ista_weights(problem):
     net = LISTA(n, k, 2).double().init_from(D, LAM)
     L = np.linalg.eigvalsh((D.T @ D).numpy()).max()
     np.testing.assert_allclose(net.W_e.weight.detach().numpy(), D.T.numpy() / L)
-    np.testing.assert_allclose(net.S.weight.detach().numpy(), np.eye(k) - (D.T @ D).numpy() / L)
+    np.testing.assert_allclose(net.W_s.weight.detach().numpy(), np.eye(k) - (D.T @ D).numpy() / L)
     np.testing.assert_allclose(net.theta.detach().numpy(), np.full(k, LAM / L))
     assert net.init_from(D.float(), LAM).W_e.weight.dtype == torch.float64  # keeps its dtype
 
@@ -64,7 +64,7 @@ def test_lista_loss_sums_over_units_and_averages_over_the_batch(problem):
     loss = lista_loss(net, x, h_star)
     np.testing.assert_allclose(loss.item(), expected)
     loss.backward()
-    for p in net.parameters():  # gradients reach W_e, S and theta through the unrolled steps
+    for p in net.parameters():  # gradients reach W_e, W_s and theta through the unrolled steps
         assert p.grad is not None and p.grad.abs().sum() > 0
 
 
