@@ -59,6 +59,9 @@ RECIPES: dict[str, tuple[str, dict]] = {
     "bn-bf16-512-lr6": ("batch norm, bf16, batch 512, lr 6e-3, 5% warm-up",
                         {**FIRST, "bf16": True, "batch_size": 512, "lr": 6e-3, "schedule": "warmup-cosine",
                          "warmup": 0.05}),
+    "bn-bf16-512-lr10": ("batch norm, bf16, batch 512, lr 1e-2, 5% warm-up",
+                         {**FIRST, "bf16": True, "batch_size": 512, "lr": 1e-2, "schedule": "warmup-cosine",
+                          "warmup": 0.05}),
     "bn-bf16-1024": ("batch norm, bf16, batch 1024, lr 6e-3, 5% warm-up",
                      {**FIRST, "bf16": True, "batch_size": 1024, "lr": 6e-3, "schedule": "warmup-cosine",
                       "warmup": 0.05}),
@@ -82,6 +85,7 @@ RECIPES: dict[str, tuple[str, dict]] = {
     # the chosen recipes (see the record's ideas, on the validation split)
     "fast": ("the 180-s choice: batch norm, bf16, batch 512", {**FIRST, "bf16": True, "batch_size": 512}),
     "fast-1024": ("the 180-s choice at batch 1024 (for a GPU)", {**FIRST, "bf16": True, "batch_size": 1024}),
+    "long": ("the 600-s choice: batch norm, bf16, batch 512", {**FIRST, "bf16": True, "batch_size": 512}),
     "bn-bf16-512-compile": ("batch norm, bf16, batch 512, torch.compile (compile time counted)",
                             {**FIRST, "bf16": True, "batch_size": 512, "compile": True}),
 }
@@ -136,7 +140,7 @@ def run(name: str, x: torch.Tensor, x_eval: torch.Tensor, *, split: str, seed: i
 
 
 def runs_length(name: str, old: dict, device: torch.device, lengths: dict) -> dict:
-    """run()'s budget, epochs and eval_every_s: --plan turns seconds into epochs by the recorded speed."""
+    """run()'s budget, epochs and evals: --plan turns seconds into epochs by the recorded speed."""
     budget, epochs = lengths["budget"], lengths["epochs"]
     if lengths["plan"] is not None:
         epochs = round(lengths["plan"] / old["speed"][f"{name}@{device.type}"]["s_per_epoch"], 1)
@@ -147,8 +151,9 @@ def merge(old: dict, new: dict) -> dict:
     """The old record with the new runs, ideas and speeds added; a run replaces an old one of the same
     recipe, split, seed, budget and epochs. Old runs keep the machine they were measured on."""
     def key(r):
-        return (r["recipe"], r.get("split", "test"), r.get("seed", 0), r.get("budget_s"), r["epochs"]
-                if r.get("budget_s") is None else None, r.get("device", old.get("device")))
+        length = r.get("planned_epochs", r["epochs"]) if r.get("budget_s") is None else None
+        return (r["recipe"], r.get("split", "test"), r.get("seed", 0), r.get("budget_s"), length,
+                r.get("device", old.get("device")), r.get("training_images", old.get("training_images")))
     out = {**old, **{k: v for k, v in new.items() if k not in ("runs", "ideas", "speed")}}
     for field in ("runs", "ideas"):
         olds = [{"machine": old["machine"], **r} for r in old.get(field, [])]
