@@ -66,6 +66,7 @@ if [ $SMOKE = 1 ]; then
   RESULTS=${RESULTS:-$(mktemp -d)}
   DEVICE=cpu
   TP_ARGS=(--n 2000 --epochs 1 --batches 128 512)
+  THREADS=1
   H_ARGS=(--quick --recipes plain bn-bf16-512 --budget 3 --seeds 0 1 --threads 1)
   export AEBOOK_SCALE=quick
 else
@@ -74,6 +75,7 @@ else
   $PY -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" \
     || { echo "no CUDA device: use --smoke on a CPU" >&2; exit 1; }
   TP_ARGS=(--batches 128 256 512 1024)
+  THREADS=8
   # The candidates for the GPU: the CPU's 180-s choice and a larger-batch variant; 15 s each.
   H_ARGS=(--recipes fast fast-1024 --budget 15 --seeds 0 1 2)
 fi
@@ -110,13 +112,13 @@ for part in "${parts[@]}"; do
       fi
       if [ "$(left)" -le 10 ]; then echo "out of time before $stem: run  bash benchmarks/gpu_records.sh chapters" >&2; status=1; break; fi
       if grep -q -- '"--out"' benchmarks/run_chapters.py; then
-        timeout "$(left)" $PY benchmarks/run_chapters.py --scale $scale --threads 8 --out "$RESULTS/$scale.json" "$nb" \
+        timeout "$(left)" $PY benchmarks/run_chapters.py --scale $scale --threads $THREADS --out "$RESULTS/$scale.json" "$nb" \
           || { echo "$stem: failed or cut short" >&2; status=1; }
       else  # an older run_chapters.py writes benchmarks/results/<scale>.json: swap $RESULTS's copy in and out
         tracked=benchmarks/results/$scale.json saved=$(mktemp)
         [ -f "$tracked" ] && cp "$tracked" "$saved"
         if [ "$RESULTS" != benchmarks/results ]; then rm -f "$tracked"; [ -f "$RESULTS/$scale.json" ] && cp "$RESULTS/$scale.json" "$tracked"; fi
-        timeout "$(left)" $PY benchmarks/run_chapters.py --scale $scale --threads 8 "$nb" \
+        timeout "$(left)" $PY benchmarks/run_chapters.py --scale $scale --threads $THREADS "$nb" \
           || { echo "$stem: failed or cut short" >&2; status=1; }
         if [ "$RESULTS" != benchmarks/results ]; then
           [ -f "$tracked" ] && mv "$tracked" "$RESULTS/$scale.json"

@@ -96,6 +96,24 @@ RECIPES: dict[str, tuple[str, dict]] = {
                             {**FIRST, "bf16": True, "batch_size": 512, "compile": True}),
 }
 
+# Which validation runs chose each final recipe: the candidates, compared at the same images on the
+# validation split; the record's "chosen" gives their validation errors.
+CHOSEN_FROM = {"fast": ["bn-bf16-512", "bn-bf16-512-lr6", "bn-bf16-512-lr10", "bn-bf16-512-lr20", "plain-bf16-512"],
+               "long": ["bn-bf16-512", "bn-bf16-512-lr6", "bn-bf16-512-lr10", "bn-bf16-512-lr20", "plain-bf16-512"]}
+
+
+def chosen(record: dict) -> dict:
+    """For each final recipe, the validation errors of its candidates (CPU runs) and the winner."""
+    out = {}
+    for name, candidates in CHOSEN_FROM.items():
+        errors = {r["recipe"]: r["val_error"] for r in record.get("ideas", [])
+                  if r["recipe"] in candidates and r.get("device", "cpu") == "cpu"}
+        if errors:
+            best = min(errors, key=errors.get)
+            out[name] = {"split": "val", "validation_errors": errors, "best": best,
+                         "same_settings_as_best": RECIPES[name][1] == RECIPES[best][1]}
+    return out
+
 
 def splits(split: str, quick: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """(train, evaluation) images: val = first 50,000 / last 10,000 training images; test = 60,000 / test set."""
@@ -188,7 +206,17 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="2,000 training images, 1 epoch: checks the script runs")
     parser.add_argument("--out", type=Path, default=RESULTS / "hinton2006.json")
     parser.add_argument("--append", action="store_true", help="add to the record in --out (see merge)")
+    parser.add_argument("--merge", nargs="+", type=Path, default=[], help="records whose runs to add to --out")
     args = parser.parse_args()
+    if args.merge:
+        record = json.loads(args.out.read_text())
+        for extra in args.merge:
+            record = merge(record, {k: v for k, v in json.loads(extra.read_text()).items()
+                                    if k in ("runs", "ideas", "speed")})
+        record["chosen"] = chosen(record)
+        args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        print(f"merged {[str(e) for e in args.merge]} into {args.out}")
+        return 0
     if not (args.quick or args.speed or args.budget or args.epochs or args.plan):  # --quick: 1 epoch
         parser.error("give the run a length: --budget, --epochs or --plan (or --speed, --quick)")
     torch.set_num_threads(args.threads)
@@ -220,6 +248,7 @@ def main() -> int:
                 for name in args.recipes for seed in args.seeds]
     new["wall_seconds"] = round(time.perf_counter() - start, 1)
     record = merge(old, new) if old else new
+    record["chosen"] = chosen(record)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")

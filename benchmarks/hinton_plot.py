@@ -29,24 +29,27 @@ def ideas(record: dict, device: str = "cpu") -> list[dict]:
         per_epoch = _speed(record, run)
         epochs = run["images"] / 60_000 if "images" in run else run["epochs"]
         rows.append({"recipe": run["recipe"], "changes": run["changes"], "epochs": epochs,
-                     "s_per_epoch": per_epoch, "seconds": epochs * per_epoch if per_epoch else run["train_seconds"],
+                     "s_per_epoch": per_epoch, "seconds": epochs * per_epoch if per_epoch else None,
                      "val_error": run["val_error"], "budget_s": run.get("budget_s"), "seed": run.get("seed", 0)})
     return rows
 
 
 def ideas_table(record: dict, device: str = "cpu", baseline: str | None = "bn") -> str:
-    """Markdown: what each idea bought on the validation split, best first within each budget."""
+    """Markdown: what each idea bought on the validation split, against ``baseline`` run at the same
+    epochs, best first within each length. Seconds = epochs x the recorded seconds per epoch ("–"
+    where the recipe's speed is not recorded)."""
     rows = ideas(record, device)
     if not rows:
         return "No comparison of ideas is recorded yet.\n"
-    base = {round(r["seconds"] / 30) * 30: r["val_error"] for r in rows if r["recipe"] == baseline}
-    lines = ["| recipe | what it changes | s per epoch | epochs | ≈ seconds | validation error | vs first recipe |",
+    base = {round(r["epochs"], 1): r["val_error"] for r in rows if r["recipe"] == baseline}
+    lines = ["| recipe | what it changes | s per epoch | epochs | ≈ seconds | validation error | vs " + f"{baseline} |",
              "|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: (round(r["seconds"] / 30), r["val_error"])):
-        ref = base.get(round(r["seconds"] / 30) * 30)
+    for r in sorted(rows, key=lambda r: (round(r["epochs"], 1), r["val_error"])):
+        ref = base.get(round(r["epochs"], 1))
         delta = "" if ref is None or r["recipe"] == baseline else f"{r['val_error'] - ref:+.2f}"
         per = f"{r['s_per_epoch']:.2f}" if r["s_per_epoch"] else "–"
-        lines.append(f"| {r['recipe']} | {r['changes']} | {per} | {r['epochs']:.1f} | {r['seconds']:.0f} | "
+        secs = f"{r['seconds']:.0f}" if r["seconds"] else "–"
+        lines.append(f"| {r['recipe']} | {r['changes']} | {per} | {r['epochs']:.1f} | {secs} | "
                      f"{r['val_error']:.2f} | {delta} |")
     return "\n".join(lines) + "\n"
 
@@ -65,25 +68,32 @@ def runs_table(record: dict) -> str:
 
 
 def plot_error_vs_seconds(record: dict, ax: Axes | None = None, device: str = "cpu",
-                          recipes: list[str] | None = None) -> Axes:
-    """Validation error of each idea (lines, seconds from its measured speed) and the test error of
-    the timed runs (markers), against seconds of training; the paper's 3.00 dotted."""
+                          recipes: list[str] | None = None, x: str = "seconds") -> Axes:
+    """Validation error of each idea (lines) and the test error of the timed runs (stars) against
+    seconds of training; the paper's 3.00 dotted. An idea's seconds are its epochs times its
+    recorded seconds per epoch (the measured seconds where none is recorded). ``x="epochs"``
+    draws against epochs (60,000 images) instead, timed runs at the epochs they did."""
+    if x not in ("seconds", "epochs"):
+        raise ValueError(f"x must be 'seconds' or 'epochs', got {x!r}")
     ax = plt.subplots(figsize=(6.5, 4))[1] if ax is None else ax
     for i, run in enumerate(r for r in record.get("ideas", []) if r.get("device", "cpu").split(":")[0] == device
                             and (recipes is None or r["recipe"] in recipes)):
         per_epoch = _speed(record, run)
-        if len(run["curve"][0]) < 3 or per_epoch is None:
+        if x == "epochs":
+            xs = [c[2] for c in run["curve"]]
+        elif len(run["curve"][0]) < 3 or per_epoch is None:
             xs = [c[0] for c in run["curve"]]
         else:
             xs = [c[2] * per_epoch for c in run["curve"]]
         ax.plot(xs, [c[1] for c in run["curve"]], "-", color=f"C{i % 10}", lw=1, label=f"{run['recipe']} (val)")
     timed = [r for r in record.get("runs", []) if r.get("budget_s") and r.get("device", "cpu").split(":")[0] == device]
     for budget in sorted({r["budget_s"] for r in timed}):
-        pts = [(r["train_seconds"], r["test_error"]) for r in timed if r["budget_s"] == budget]
+        pts = [(r["train_seconds"] if x == "seconds" else r["images"] / 60_000, r["test_error"])
+               for r in timed if r["budget_s"] == budget]
         ax.plot(*zip(*pts), "k*", ms=9, label=f"test, {budget:.0f}-s budget, {len(pts)} seeds")
     ax.axhline(PAPER, color="k", ls=":", lw=1)
     ax.text(ax.get_xlim()[1], PAPER, " paper 3.00", va="center", fontsize="small")
-    ax.set_xlabel("seconds of training")
+    ax.set_xlabel("seconds of training" if x == "seconds" else "epochs (60,000 images)")
     ax.set_ylabel("squared error per image")
     ax.set_ylim(top=min(ax.get_ylim()[1], 8))
     ax.legend(frameon=False, fontsize="x-small", ncol=2)

@@ -179,6 +179,7 @@ def test_hinton_train_budget_stops_on_time_and_on_images():
 
 def fake_hinton_record():
     run = {"recipe": "fast", "device": "cpu", "budget_s": 180, "seed": 0, "train_seconds": 180.0, "epochs": 49.0,
+           "images": 49 * 60_000,
            "test_error": 2.95, "load_start": [0.1, 0.2, 0.3], "load_end": [1.9, 1.0, 0.5], "split": "test"}
     idea = {"recipe": "bn", "changes": "batch norm", "device": "cpu", "images": 600_000, "epochs": 12.0,
             "train_seconds": 400.0, "val_error": 3.5, "curve": [[200.0, 4.0, 5.0], [400.0, 3.5, 10.0]]}
@@ -193,9 +194,11 @@ def test_hinton_plot_and_tables_read_the_record():
     record = fake_hinton_record()
     table = hinton_plot.ideas_table(record)
     assert "| bn | batch norm | 7.00 | 10.0 | 70 | 3.50 |  |" in table  # seconds = epochs x s per epoch
-    assert "| bn-bf16 | batch norm | – | 10.0 | 400 | 3.20 |" in table  # no speed: the measured seconds
+    assert "| bn-bf16 | batch norm | – | 10.0 | – | 3.20 | -0.30 |" in table  # no speed recorded
     assert "| fast | cpu | 180 | 1 | 180.0 | 49.0 | 3.010 | 0.10 → 1.90 |" in hinton_plot.runs_table(record)
     ax = hinton_plot.plot_error_vs_seconds(record)
     xs = [list(line.get_xdata()) for line in ax.get_lines()]
     assert [35.0, 70.0] in xs and [200.0, 400.0] in xs and [180.0, 180.0] in xs
+    xs = [list(line.get_xdata()) for line in hinton_plot.plot_error_vs_seconds(record, x="epochs").get_lines()]
+    assert [5.0, 10.0] in xs and [49.0, 49.0] in xs
     assert "No comparison" in hinton_plot.ideas_table({})
