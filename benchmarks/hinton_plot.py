@@ -79,18 +79,23 @@ def plot_error_vs_seconds(record: dict, ax: Axes | None = None, device: str = "c
     for i, run in enumerate(r for r in record.get("ideas", []) if r.get("device", "cpu").split(":")[0] == device
                             and (recipes is None or r["recipe"] in recipes)):
         per_epoch = _speed(record, run)
+        curve = run["curve"]
+        if x == "epochs" and len(curve[0]) < 3:  # a curve without epochs: its end only
+            curve = [[curve[-1][0], curve[-1][1], run["images"] / 60_000]]
         if x == "epochs":
-            xs = [c[2] for c in run["curve"]]
-        elif len(run["curve"][0]) < 3 or per_epoch is None:
-            xs = [c[0] for c in run["curve"]]
+            xs = [c[2] for c in curve]
+        elif len(curve[0]) < 3 or per_epoch is None:
+            xs = [c[0] for c in curve]
         else:
-            xs = [c[2] * per_epoch for c in run["curve"]]
-        ax.plot(xs, [c[1] for c in run["curve"]], "-", color=f"C{i % 10}", lw=1, label=f"{run['recipe']} (val)")
-    timed = [r for r in record.get("runs", []) if r.get("budget_s") and r.get("device", "cpu").split(":")[0] == device]
-    for budget in sorted({r["budget_s"] for r in timed}):
-        pts = [(r["train_seconds"] if x == "seconds" else r["images"] / 60_000, r["test_error"])
-               for r in timed if r["budget_s"] == budget]
-        ax.plot(*zip(*pts), "k*", ms=9, label=f"test, {budget:.0f}-s budget, {len(pts)} seeds")
+            xs = [c[2] * per_epoch for c in curve]
+        ax.plot(xs, [c[1] for c in curve], "o-" if len(curve) == 1 else "-", color=f"C{i % 10}", lw=1,
+                label=f"{run['recipe']} (val)")
+    timed = [r for r in record.get("runs", []) if r.get("device", "cpu").split(":")[0] == device and "split" in r]
+    for budget in sorted({r["budget_s"] or 0 for r in timed}):
+        runs = [r for r in timed if (r["budget_s"] or 0) == budget]
+        pts = [(r["train_seconds"] if x == "seconds" else r["images"] / 60_000, r["test_error"]) for r in runs]
+        what = f"{budget:.0f}-s budget" if budget else f"{runs[0]['planned_epochs']:g} epochs"
+        ax.plot(*zip(*pts), "k*" if budget else "kP", ms=9, label=f"{runs[0]['recipe']}, test, {what}, {len(pts)} seed(s)")
     ax.axhline(PAPER, color="k", ls=":", lw=1)
     ax.text(ax.get_xlim()[1], PAPER, " paper 3.00", va="center", fontsize="small")
     ax.set_xlabel("seconds of training" if x == "seconds" else "epochs (60,000 images)")
