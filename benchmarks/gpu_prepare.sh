@@ -7,7 +7,7 @@
 # 64 MiB). Run from anywhere:  bash benchmarks/gpu_prepare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3)}  # needs torch: aebook writes the data
 mkdir -p .whl/data
 platforms=()
 for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_26_x86_64 manylinux_2_17_x86_64 \
