@@ -1,117 +1,256 @@
-"""The Hinton & Salakhutdinov (2006) MNIST autoencoder, 784-1000-500-250-30, trained with several
-recipes; records each one's test error in the paper's metric and its training time.
+"""The Hinton & Salakhutdinov (2006) MNIST autoencoder, 784-1000-500-250-30, trained from scratch
+with several recipes; records each run's error in the paper's metric and its training time.
 
-    .venv/bin/python benchmarks/hinton2006.py                   # every recipe, on a GPU if present
-    .venv/bin/python benchmarks/hinton2006.py --recipes plain masking-0.1 --epochs 60
-    .venv/bin/python benchmarks/hinton2006.py --quick           # a smoke run on a CPU: tiny data, 1 epoch
+    .venv/bin/python benchmarks/hinton2006.py --speed --recipes bn-bf16-512 plain     # s/epoch, short bursts
+    .venv/bin/python benchmarks/hinton2006.py --split val --plan 180 --recipes ...    # compare ideas
+    .venv/bin/python benchmarks/hinton2006.py --split test --budget 180 --recipes fast-180 --seeds 0 1 2
+    .venv/bin/python benchmarks/hinton2006.py --quick                                 # a smoke run
 
 The metric (the paper's, checked in chapter 06: PCA-30 gives its 13.87): pixels scaled to [0, 1],
-squared error summed over the 784 pixels, averaged over the 10,000 test images. The paper reports
-3.00 for this network (after RBM pretraining and fine-tuning). All recipes here train from He
-initialisation with ReLU units (sigmoid in `sigmoid-units`), a Bernoulli decoder (logits, binary
-cross-entropy) and Adam with a cosine schedule on full MNIST; they differ in the one idea each names.
-Writes benchmarks/results/hinton2006.json (or --out) with the machine, and per recipe: settings,
-seconds of training, the final test error, and the test error every ``--eval-every`` epochs.
+squared error summed over the 784 pixels, averaged over the images. The paper reports 3.00 on the
+10,000 test images (after RBM pretraining and fine-tuning).
+
+Two splits. ``--split val`` trains on the first 50,000 training images and measures the error on
+the last 10,000: every comparison of recipes is made there (``record["ideas"]``). ``--split test``
+trains on all 60,000 and measures the test set once, at the end (``record["runs"]``); the test set
+chooses nothing. Two ways to give a run its length: ``--budget S`` trains for S seconds of training
+steps, the schedule following the clock (what the goals measure); ``--plan S`` or ``--epochs E``
+fixes the number of images instead (E x 60,000; ``--plan`` takes E = S / the recipe's recorded
+seconds per epoch), so a comparison of recipes does not depend on how busy the machine is.
+What the seconds count: see ``hinton_recipe`` (training steps with the data on the device,
+``torch.compile`` warm-up included, evaluations excluded and reported apart).
+Each run records its settings, seed, split, seconds, epochs, the load average at its start and end,
+the torch threads and the machine.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 
 import torch
-from torch import nn
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 import aebook  # noqa: E402
-from aebook import corruption, depth  # noqa: E402
+import hinton_recipe as hr  # noqa: E402
 from records import RESULTS, machine  # noqa: E402
 
-HIDDEN, CODE = [1000, 500, 250], 30
-
-# name -> (what it changes, settings); every recipe starts from BASE
-BASE = {"batch_size": 256, "lr": 1e-3, "weight_decay": 0.0, "masking": 0.0, "activation": "relu"}
-RECIPES = {
-    "plain": ("nothing: the modern baseline", {}),
+FIRST = {"norm": "batch", "lr": 3e-3, "weight_decay": 0.05}  # issue 15's first recipe: 2.89 after 577 s
+# name -> (what it changes, settings over hinton_recipe.DEFAULTS); data, so a recipe is a line
+RECIPES: dict[str, tuple[str, dict]] = {
+    "plain": ("nothing: ReLU, He init, Adam 1e-3, batch 256, cosine, Bernoulli loss", {}),
     "masking-0.1": ("denoising: 10% of input pixels masked to 0 in training (DLB §14.2.2)", {"masking": 0.1}),
     "masking-0.2": ("denoising: 20% of input pixels masked", {"masking": 0.2}),
-    "weight-decay": ("AdamW, decoupled weight decay 0.05 (times the learning rate per step)", {"weight_decay": 0.05}),
+    "weight-decay": ("AdamW, decoupled weight decay 0.05", {"weight_decay": 0.05}),
     "masking-0.1+wd": ("masking 10% and AdamW weight decay", {"masking": 0.1, "weight_decay": 0.05}),
     "sigmoid-units": ("sigmoid hidden units, as in the paper, lr 3e-3", {"activation": "sigmoid", "lr": 3e-3}),
     "batch-1024": ("batch 1024, learning rate scaled to 4e-3", {"batch_size": 1024, "lr": 4e-3}),
+    # issue 15: the first recipe, then one idea at a time on top of it
+    "bn": ("batch norm after every hidden layer, AdamW 3e-3, decay 0.05", FIRST),
+    "ln": ("layer norm instead of batch norm", {**FIRST, "norm": "layer"}),
+    "bn-bf16": ("batch norm, bf16 autocast matmuls", {**FIRST, "bf16": True}),
+    "bn-bf16-512": ("batch norm, bf16, batch 512", {**FIRST, "bf16": True, "batch_size": 512}),
+    "bn-bf16-512-lr6": ("batch norm, bf16, batch 512, lr 6e-3, 5% warm-up",
+                        {**FIRST, "bf16": True, "batch_size": 512, "lr": 6e-3, "schedule": "warmup-cosine",
+                         "warmup": 0.05}),
+    "bn-bf16-512-lr10": ("batch norm, bf16, batch 512, lr 1e-2, 5% warm-up",
+                         {**FIRST, "bf16": True, "batch_size": 512, "lr": 1e-2, "schedule": "warmup-cosine",
+                          "warmup": 0.05}),
+    "bn-bf16-512-lr20": ("batch norm, bf16, batch 512, lr 2e-2, 5% warm-up",
+                         {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine",
+                          "warmup": 0.05}),
+    "bn-bf16-1024": ("batch norm, bf16, batch 1024, lr 6e-3, 5% warm-up",
+                     {**FIRST, "bf16": True, "batch_size": 1024, "lr": 6e-3, "schedule": "warmup-cosine",
+                      "warmup": 0.05}),
+    "bn-bf16-grow": ("batch norm, bf16, batch 256 growing to 1024 in the second half",
+                     {**FIRST, "bf16": True, "batch_growth": 4}),
+    "bn-bf16-512-silu": ("batch norm, bf16, batch 512, SiLU units",
+                         {**FIRST, "bf16": True, "batch_size": 512, "activation": "silu"}),
+    "bn-bf16-512-ema": ("batch norm, bf16, batch 512, EMA of the weights (0.999)",
+                        {**FIRST, "bf16": True, "batch_size": 512, "ema": 0.999}),
+    "bn-bf16-512-mask": ("batch norm, bf16, batch 512, input masking 10%",
+                         {**FIRST, "bf16": True, "batch_size": 512, "masking": 0.1}),
+    "bn-bf16-512-mse": ("batch norm, bf16, batch 512, trained on the squared error itself",
+                        {**FIRST, "bf16": True, "batch_size": 512, "loss": "mse"}),
+    "bn-bf16-512-wd0.1": ("batch norm, bf16, batch 512, weight decay 0.1",
+                          {**FIRST, "bf16": True, "batch_size": 512, "weight_decay": 0.1}),
+    "bn-512": ("batch norm, batch 512 (fp32)", {**FIRST, "batch_size": 512}),
+    "ln-bf16-512": ("layer norm instead of batch norm, bf16, batch 512",
+                    {**FIRST, "norm": "layer", "bf16": True, "batch_size": 512}),
+    "plain-bf16-512": ("no normalisation, bf16, batch 512, AdamW 3e-3, decay 0.05",
+                       {**FIRST, "norm": "none", "bf16": True, "batch_size": 512}),
+    # the chosen recipes (see the record's ideas, on the validation split)
+    "fast": ("the 180-s choice: batch norm, bf16, batch 512, AdamW lr 2e-2 (5% warm-up, cosine), decay 0.05",
+             {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine", "warmup": 0.05}),
+    "fast-1024": ("the 180-s choice at batch 1024 (for a GPU)",
+                  {**FIRST, "bf16": True, "batch_size": 1024, "lr": 2e-2, "schedule": "warmup-cosine", "warmup": 0.05}),
+    "long": ("the 600-s choice: the 180-s one, for longer",
+             {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine", "warmup": 0.05}),
+    "bn-bf16-512-compile": ("batch norm, bf16, batch 512, torch.compile (compile time counted)",
+                            {**FIRST, "bf16": True, "batch_size": 512, "compile": True}),
 }
 
-
-def build(activation: str) -> nn.Module:
-    act = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}[activation]
-    return depth.he_init_(aebook.mlp_autoencoder(784, HIDDEN, CODE, activation=act, out_activation=None))
-
-
-@torch.no_grad()
-def test_error(model: nn.Module, x_test: torch.Tensor) -> float:
-    """The paper's metric: squared error of sigmoid(logits), summed over pixels, mean over images."""
-    return aebook.per_example_squared_error(depth.sigmoid_output(model), x_test).mean().item()
+# Which validation runs chose each final recipe: the candidates, compared at the same images on the
+# validation split; the record's "chosen" gives their validation errors.
+CHOSEN_FROM = {"fast": ["bn-bf16-512", "bn-bf16-512-lr6", "bn-bf16-512-lr10", "bn-bf16-512-lr20", "plain-bf16-512"],
+               "long": ["bn-bf16-512", "bn-bf16-512-lr6", "bn-bf16-512-lr10", "bn-bf16-512-lr20", "plain-bf16-512"]}
 
 
-def train(name: str, settings: dict, x_train, x_test, epochs: int, eval_every: int, device) -> dict:
-    s = {**BASE, **settings}
-    aebook.set_seed(0)
-    model = build(s["activation"]).to(device)
-    loss = (aebook.bernoulli_nll if s["masking"] == 0
-            else corruption.denoising_loss(partial(corruption.masking, p=s["masking"]), recon=aebook.bce_logits))
-    optimizer = (torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"],
-                                   fused=device.type in ("cpu", "cuda")) if s["weight_decay"] else None)
-    curve = []
+def chosen(record: dict) -> dict:
+    """For each final recipe, the validation errors of its candidates (CPU runs) and the winner."""
+    out = {}
+    for name, candidates in CHOSEN_FROM.items():
+        errors = {r["recipe"]: r["val_error"] for r in record.get("ideas", [])
+                  if r["recipe"] in candidates and r.get("device", "cpu") == "cpu"}
+        if errors:
+            best = min(errors, key=errors.get)
+            out[name] = {"split": "val", "validation_errors": errors, "best": best,
+                         "same_settings_as_best": RECIPES[name][1] == RECIPES[best][1]}
+    return out
 
-    def record(epoch: int, m: nn.Module) -> None:
-        if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
-            curve.append((epoch + 1, round(test_error(m, x_test), 4)))
 
-    history = aebook.fit(model, x_train, loss=loss, epochs=epochs, batch_size=s["batch_size"], lr=s["lr"],
-                         optimizer=optimizer, schedule="cosine", progress=False, callback=record, desc=name)
-    seconds = sum(history.seconds)  # training epochs only (fit's clock stops before the callback)
-    final = curve[-1][1]
-    print(f"{name:16s} {epochs:4d} epochs {seconds:7.1f} s   test error {final:.3f}", flush=True)
-    return {"recipe": name, "changes": RECIPES[name][0], "settings": s, "epochs": epochs,
-            "train_seconds": round(seconds, 1), "test_error": final, "curve": curve}
+def splits(split: str, quick: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, evaluation) images: val = first 50,000 / last 10,000 training images; test = 60,000 / test set."""
+    data = aebook.load_mnist()
+    x, x_test = data.x_train, data.x_test
+    if split == "val":
+        x, x_test = x[:50_000], x[50_000:]
+    if quick:
+        x, x_test = x[:2_000], x_test[:1_000]
+    return x, x_test
+
+
+def speed(name: str, x: torch.Tensor, seconds: float) -> dict:
+    """Seconds per 60,000 images of the recipe's training, from a short burst after a 2-s warm-up."""
+    s = hr.settings(**RECIPES[name][1])
+    load = os.getloadavg()[0]
+    _, info = hr.train_budget(s, x, seconds + (90.0 if s["compile"] else 2.0))
+    per_epoch = info["steady_s_per_epoch"]  # after the first 3 steps
+    print(f"{name:22s} {per_epoch:6.2f} s per 60,000 images (load {load:.2f})", flush=True)
+    return {"s_per_epoch": round(per_epoch, 3), "burst_seconds": info["seconds"],
+            "load": [round(load, 2), round(os.getloadavg()[0], 2)], "threads": torch.get_num_threads(),
+            "warmup_seconds": info["warmup_seconds"]}
+
+
+def run(name: str, x: torch.Tensor, x_eval: torch.Tensor, *, split: str, seed: int, budget: float | None,
+        epochs: float | None, evals: int) -> dict:
+    s = hr.settings(**RECIPES[name][1])
+    load0 = os.getloadavg()
+    # E epochs = E x 60,000 images on either split: the same steps, so the same time, as on all 60,000
+    max_images = None if epochs is None else int(epochs * 60_000)
+    if epochs is not None and len(x) < 50_000:  # --quick: an epoch is one pass over the small data
+        max_images = int(epochs * len(x))
+    model, info = hr.train_budget(s, x, budget if budget is not None else float("inf"), seed=seed,
+                                  evaluate=lambda m: hr.squared_error(m, x_eval),
+                                  evals=evals, max_images=max_images)
+    error = info["curve"][-1][1]
+    key = "test_error" if split == "test" else "val_error"
+    print(f"{name:22s} seed {seed} {split:4s} {info['seconds']:7.1f} s {info['epochs']:6.1f} epochs  "
+          f"{key} {error:.3f}  load {load0[0]:.2f}->{os.getloadavg()[0]:.2f}", flush=True)
+    return {"recipe": name, "changes": RECIPES[name][0], "settings": s, "split": split, "seed": seed,
+            "budget_s": budget, "planned_epochs": epochs, "epochs": info["epochs"], "images": info["images"], "steps": info["steps"],
+            "train_seconds": info["seconds"], "eval_seconds": info["eval_seconds"], key: error,
+            "curve": info["curve"], "curve_of": f"[training seconds, {split} error, epochs (images / 60,000)]",
+            "load_start": [round(v, 2) for v in load0], "load_end": [round(v, 2) for v in os.getloadavg()],
+            "torch_threads": torch.get_num_threads(), "device": str(x.device), "training_images": len(x),
+            "machine": {**machine(), "torch_threads": torch.get_num_threads()},
+            "measured": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def runs_length(name: str, old: dict, device: torch.device, lengths: dict) -> dict:
+    """run()'s budget, epochs and evals: --plan turns seconds into epochs by the recorded speed."""
+    budget, epochs = lengths["budget"], lengths["epochs"]
+    if lengths["plan"] is not None:
+        epochs = round(lengths["plan"] / old["speed"][f"{name}@{device.type}"]["s_per_epoch"], 1)
+    return {"budget": budget, "epochs": None if budget else epochs, "evals": lengths["evals"]}
+
+
+def merge(old: dict, new: dict) -> dict:
+    """The old record with the new runs, ideas and speeds added; a run replaces an old one of the same
+    recipe, split, seed, budget and epochs. Old runs keep the machine they were measured on."""
+    def key(r):
+        length = r.get("planned_epochs", r["epochs"]) if r.get("budget_s") is None else None
+        return (r["recipe"], r.get("split", "test"), r.get("seed", 0), r.get("budget_s"), length,
+                r.get("device", old.get("device")), r.get("training_images", old.get("training_images")))
+    out = {**old, **{k: v for k, v in new.items() if k not in ("runs", "ideas", "speed")}}
+    for field in ("runs", "ideas"):
+        olds = [{"machine": old["machine"], **r} for r in old.get(field, [])]
+        keys = {key(r) for r in new.get(field, [])}
+        out[field] = [r for r in olds if key(r) not in keys] + new.get(field, [])
+    out["speed"] = {**old.get("speed", {}), **new.get("speed", {})}
+    return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--eval-every", type=int, default=10)
+    parser.add_argument("--recipes", nargs="+", default=["plain"], choices=list(RECIPES))
+    parser.add_argument("--split", choices=["val", "test"], default="test")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--budget", type=float, help="seconds of training, the schedule on the clock")
+    length.add_argument("--epochs", type=float, help="60,000-image epochs, the schedule on images seen")
+    length.add_argument("--plan", type=float, help="seconds, turned into epochs by the recipe's recorded speed")
+    length.add_argument("--speed", action="store_true", help="measure each recipe's seconds per epoch (bursts)")
+    parser.add_argument("--choose", action="store_true",
+                        help="run each recipe on the validation split, then the best on the test split")
+    parser.add_argument("--burst", type=float, default=12.0, help="seconds of a --speed burst")
+    parser.add_argument("--evals", type=int, default=10, help="evaluations along a run, evenly spaced")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default=None, help="default: cuda if present, else cpu")
     parser.add_argument("--quick", action="store_true", help="2,000 training images, 1 epoch: checks the script runs")
     parser.add_argument("--out", type=Path, default=RESULTS / "hinton2006.json")
-    parser.add_argument("--append", action="store_true",
-                        help="add the runs to the record in --out (same kind of machine), replacing runs of the "
-                             "same recipe and epochs")
+    parser.add_argument("--append", action="store_true", help="add to the record in --out (see merge)")
+    parser.add_argument("--merge", nargs="+", type=Path, default=[], help="records whose runs to add to --out")
     args = parser.parse_args()
-    device = aebook.pick_device()
-    data = aebook.load_mnist(n_train=2_000 if args.quick else None)
-    x_train, x_test = data.x_train.to(device), data.x_test.to(device)
-    epochs = 1 if args.quick else args.epochs
+    if args.merge:
+        record = json.loads(args.out.read_text())
+        for extra in args.merge:
+            record = merge(record, {k: v for k, v in json.loads(extra.read_text()).items()
+                                    if k in ("runs", "ideas", "speed")})
+        record["chosen"] = chosen(record)
+        args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        print(f"merged {[str(e) for e in args.merge]} into {args.out}")
+        return 0
+    if not (args.quick or args.speed or args.budget or args.epochs or args.plan):  # --quick: 1 epoch
+        parser.error("give the run a length: --budget, --epochs or --plan (or --speed, --quick)")
+    torch.set_num_threads(args.threads)
+    device = aebook.pick_device(args.device)
+    x, x_eval = (t.to(device) for t in splits(args.split, args.quick))
+    old = json.loads(args.out.read_text()) if args.append and args.out.exists() else {}
     start = time.perf_counter()
-    runs = [train(name, RECIPES[name][1], x_train, x_test, epochs, args.eval_every, device) for name in args.recipes]
-    record = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "machine": {**machine(), "torch_threads": torch.get_num_threads()},
-              "device": str(device), "quick": args.quick, "training_images": len(x_train), "paper": 3.00,
-              "runs": runs, "wall_seconds": round(time.perf_counter() - start, 1)}
-    if args.append and args.out.exists():
-        old = json.loads(args.out.read_text())
-        if (old["machine"]["gpu"], old["quick"]) != (record["machine"]["gpu"], record["quick"]):
-            raise SystemExit(f"{args.out} was measured on {old['machine']['gpu'] or 'a CPU'} "
-                             f"(quick={old['quick']}): not appending runs from another setting")
-        new = {(r["recipe"], r["epochs"]) for r in runs}
-        record["runs"] = [r for r in old["runs"] if (r["recipe"], r["epochs"]) not in new] + runs
+    new: dict = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "machine": {**machine(), "torch_threads": torch.get_num_threads()}, "device": str(device),
+                 "quick": args.quick, "training_images": 60_000 if not args.quick else len(x), "paper": 3.00}
+    if args.speed:
+        new["speed"] = {f"{name}@{device.type}": speed(name, x, 3.0 if args.quick else args.burst)
+                        for name in args.recipes}
+    else:
+        lengths = dict(budget=args.budget, epochs=args.epochs if args.epochs or args.budget else 1.0,
+                       plan=args.plan, evals=args.evals)
+        if args.choose:  # every recipe on the validation split, then the best one on the test split
+            x_val, x_v = (t.to(device) for t in splits("val", args.quick))
+            new["ideas"] = [run(name, x_val, x_v, split="val", seed=args.seeds[0], **runs_length(name, old, device, lengths))
+                            for name in args.recipes]
+            scores = {r["recipe"]: r["val_error"] for r in new["ideas"]}
+            best = min(scores, key=scores.get)
+            print(f"chosen on the validation split: {best} ({scores})", flush=True)
+            new["runs"] = [{**run(best, x, x_eval, split="test", seed=seed, **runs_length(best, old, device, lengths)),
+                            "chosen_by": {"split": "val", "validation_errors": scores}} for seed in args.seeds]
+        else:
+            new["runs" if args.split == "test" else "ideas"] = [
+                run(name, x, x_eval, split=args.split, seed=seed, **runs_length(name, old, device, lengths))
+                for name in args.recipes for seed in args.seeds]
+    new["wall_seconds"] = round(time.perf_counter() - start, 1)
+    record = merge(old, new) if old else new
+    record["chosen"] = chosen(record)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
+    args.out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
     return 0
 

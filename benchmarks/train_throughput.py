@@ -18,6 +18,11 @@ Each loop trains a fresh copy of the model from the same initial weights:
 Each loop runs one warm-up epoch, then ``--epochs`` timed epochs (CUDA synchronised before the clock
 stops); the figure is the median seconds per epoch. Writes JSON with the machine, the figures and the
 ratios the book's goals are stated in; prints a table.
+
+``--batches 128 256 512 1024`` also times ``fit`` and the bare loop at each of those batch sizes,
+with the mean training loss after the timed epochs (the same epochs, so a larger batch takes fewer
+steps): the measurement that ``fit``'s default batch size on CUDA is to be chosen from
+(``record["batch_sweep"]``). ``--append`` keeps the other devices' results already in ``--out``.
 """
 from __future__ import annotations
 
@@ -89,9 +94,29 @@ def timed(epoch: Callable) -> Callable:
     return run
 
 
-def fit_run(model, x_host, device, n_epochs):
+def fit_run(model, x_host, device, n_epochs, batch_size: int = 128):
     """One call of fit; its History holds each epoch's seconds (ending in a sync of the loss)."""
-    return aebook.fit(model, x_host, epochs=n_epochs, device=device, progress=False).seconds
+    return aebook.fit(model, x_host, epochs=n_epochs, batch_size=batch_size, device=device, progress=False).seconds
+
+
+def batch_sweep(device: torch.device, n: int, epochs: int, batches: list[int]) -> dict[str, dict[str, float]]:
+    """fit and the bare loop at each batch size on MNIST's first n training images: median seconds
+    per epoch, and fit's mean training loss (squared error summed over pixels, mean over images)
+    in its last epoch, after 1 + ``epochs`` epochs."""
+    torch.manual_seed(0)
+    x_host = aebook.load_mnist().x_train[:n]
+    model0 = aebook.mlp_autoencoder(784, [512, 128], 32)
+    out = {}
+    for b in batches:
+        model = copy.deepcopy(model0).to(device)
+        hist = aebook.fit(model, x_host, epochs=1 + epochs, batch_size=b, device=device, progress=False)
+        bare = timed(bare_epoch(b))(copy.deepcopy(model0).to(device), x_host, device, 1 + epochs)[1:]
+        s_fit, s_bare = statistics.median(hist.seconds[1:]), statistics.median(bare)
+        out[str(b)] = {"fit_s_per_epoch": round(s_fit, 4), "bare_s_per_epoch": round(s_bare, 4),
+                       "fit_over_bare": round(s_fit / s_bare, 3), "fit_train_loss": round(hist.train[-1], 3)}
+        print(f"{device.type:5s} batch {b:5d}: fit {s_fit:.3f} s/epoch, bare {s_bare:.3f}, "
+              f"train loss {hist.train[-1]:.2f}", flush=True)
+    return out
 
 
 LOOPS = {"dataloader": timed(dataloader_epoch), "fit": fit_run, "bare_128": timed(bare_epoch(128)),
@@ -129,6 +154,8 @@ def main() -> int:
     parser.add_argument("--devices", nargs="+", default=None, help="default: cpu, and cuda if present")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "throughput.json")
     parser.add_argument("--check", action="store_true", help="exit 1 if a goal (GOALS) is missed")
+    parser.add_argument("--batches", nargs="*", type=int, default=[], help="batch sizes for the sweep")
+    parser.add_argument("--append", action="store_true", help="keep other devices' results in --out")
     args = parser.parse_args()
     n, epochs = (10_000, 2) if args.quick else (args.n, args.epochs)
     devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -144,7 +171,20 @@ def main() -> int:
             "dataloader_over_bare_1024": round(r["dataloader"]["s_per_epoch"] / r["bare_1024"]["s_per_epoch"], 3)}
         print(f"{name}: fit is {record['ratios'][name]['dataloader_over_fit']:.2f}x faster than the DataLoader "
               f"loop and takes {record['ratios'][name]['fit_over_bare_128']:.2f}x the bare loop's time")
+        if args.batches:
+            sweep = record.setdefault("batch_sweep", {})[name] = batch_sweep(torch.device(name), n, epochs, args.batches)
+            for b, v in sweep.items():
+                v["dataloader_over_fit"] = round(r["dataloader"]["s_per_epoch"] / v["fit_s_per_epoch"], 3)
     record["goals"] = {name: goals(name, record["ratios"][name]) for name in devices}
+    record["machines"] = {name: record["machine"] for name in devices}
+    if args.append and args.out.exists():  # the other devices' figures stay, with their machine
+        old = json.loads(args.out.read_text())
+        for key in ("results", "ratios", "goals", "batch_sweep", "machines"):
+            kept = {d: v for d, v in old.get(key, {}).items() if d not in devices}
+            if key == "machines":
+                kept = {d: old.get("machines", {}).get(d, old["machine"]) for d in old["results"] if d not in devices}
+            if kept or key in record:
+                record[key] = {**kept, **record.get(key, {})}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.out}")

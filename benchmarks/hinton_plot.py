@@ -1,0 +1,105 @@
+"""The Hinton & Salakhutdinov network's record drawn for the book: what each idea bought (a table in
+Markdown) and error against seconds of training (one plot), from benchmarks/results/hinton2006.json.
+
+Pure functions of the record (``records.load("hinton2006")``): nothing is read from elsewhere.
+The ideas were compared on the validation split (the last 10,000 training images) at a number of
+images fixed in advance; their seconds are those images at the recipe's seconds per epoch measured
+in short bursts (``record["speed"]``), so a busy machine during a comparison does not move them.
+The final runs are timed for real and measured on the test set.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+PAPER = 3.00  # Hinton & Salakhutdinov (2006), 784-1000-500-250-30 after pretraining and fine-tuning
+
+
+def _speed(record: dict, run: dict) -> float | None:
+    s = record.get("speed", {}).get(f"{run['recipe']}@{run.get('device', 'cpu').split(':')[0]}")
+    return s["s_per_epoch"] if s else None
+
+
+def ideas(record: dict, device: str = "cpu") -> list[dict]:
+    """One row per validation run on ``device``: recipe, changes, epochs, s/epoch, seconds, val error."""
+    rows = []
+    for run in record.get("ideas", []):
+        if run.get("device", "cpu").split(":")[0] != device:
+            continue
+        per_epoch = _speed(record, run)
+        epochs = run["images"] / 60_000 if "images" in run else run["epochs"]
+        rows.append({"recipe": run["recipe"], "changes": run["changes"], "epochs": epochs,
+                     "s_per_epoch": per_epoch, "seconds": epochs * per_epoch if per_epoch else None,
+                     "val_error": run["val_error"], "budget_s": run.get("budget_s"), "seed": run.get("seed", 0)})
+    return rows
+
+
+def ideas_table(record: dict, device: str = "cpu", baseline: str | None = "bn") -> str:
+    """Markdown: what each idea bought on the validation split, against ``baseline`` run at the same
+    epochs, best first within each length. Seconds = epochs x the recorded seconds per epoch ("–"
+    where the recipe's speed is not recorded)."""
+    rows = ideas(record, device)
+    if not rows:
+        return "No comparison of ideas is recorded yet.\n"
+    base = {round(r["epochs"], 1): r["val_error"] for r in rows if r["recipe"] == baseline}
+    lines = ["| recipe | what it changes | s per epoch | epochs | ≈ seconds | validation error | vs " + f"{baseline} |",
+             "|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (round(r["epochs"], 1), r["val_error"])):
+        ref = base.get(round(r["epochs"], 1))
+        delta = "" if ref is None or r["recipe"] == baseline else f"{r['val_error'] - ref:+.2f}"
+        per = f"{r['s_per_epoch']:.2f}" if r["s_per_epoch"] else "–"
+        secs = f"{r['seconds']:.0f}" if r["seconds"] else "–"
+        lines.append(f"| {r['recipe']} | {r['changes']} | {per} | {r['epochs']:.1f} | {secs} | "
+                     f"{r['val_error']:.2f} | {delta} |")
+    return "\n".join(lines) + "\n"
+
+
+def runs_table(record: dict) -> str:
+    """Markdown: the timed runs on the test set, one row per seed, with the machine's load."""
+    lines = ["| recipe | device | budget (s) | seed | training (s) | epochs | test error | load (1 min) start → end |",
+             "|---|---|---|---|---|---|---|---|"]
+    for run in record.get("runs", []):
+        if run.get("budget_s") is None:
+            continue
+        load = f"{run['load_start'][0]:.2f} → {run['load_end'][0]:.2f}" if "load_start" in run else "–"
+        lines.append(f"| {run['recipe']} | {run.get('device', 'cpu')} | {run['budget_s']:.0f} | {run['seed']} | "
+                     f"{run['train_seconds']:.1f} | {run['epochs']:.1f} | {run['test_error']:.3f} | {load} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_error_vs_seconds(record: dict, ax: Axes | None = None, device: str = "cpu",
+                          recipes: list[str] | None = None, x: str = "seconds") -> Axes:
+    """Validation error of each idea (lines) and the test error of the timed runs (stars) against
+    seconds of training; the paper's 3.00 dotted. An idea's seconds are its epochs times its
+    recorded seconds per epoch (the measured seconds where none is recorded). ``x="epochs"``
+    draws against epochs (60,000 images) instead, timed runs at the epochs they did."""
+    if x not in ("seconds", "epochs"):
+        raise ValueError(f"x must be 'seconds' or 'epochs', got {x!r}")
+    ax = plt.subplots(figsize=(6.5, 4))[1] if ax is None else ax
+    for i, run in enumerate(r for r in record.get("ideas", []) if r.get("device", "cpu").split(":")[0] == device
+                            and (recipes is None or r["recipe"] in recipes)):
+        per_epoch = _speed(record, run)
+        curve = run["curve"]
+        if x == "epochs" and len(curve[0]) < 3:  # a curve without epochs: its end only
+            curve = [[curve[-1][0], curve[-1][1], run["images"] / 60_000]]
+        if x == "epochs":
+            xs = [c[2] for c in curve]
+        elif len(curve[0]) < 3 or per_epoch is None:
+            xs = [c[0] for c in curve]
+        else:
+            xs = [c[2] * per_epoch for c in curve]
+        ax.plot(xs, [c[1] for c in curve], "o-" if len(curve) == 1 else "-", color=f"C{i % 10}", lw=1,
+                label=f"{run['recipe']} (val)")
+    timed = [r for r in record.get("runs", []) if r.get("device", "cpu").split(":")[0] == device and "split" in r]
+    for budget in sorted({r["budget_s"] or 0 for r in timed}):
+        runs = [r for r in timed if (r["budget_s"] or 0) == budget]
+        pts = [(r["train_seconds"] if x == "seconds" else r["images"] / 60_000, r["test_error"]) for r in runs]
+        what = f"{budget:.0f}-s budget" if budget else f"{runs[0]['planned_epochs']:g} epochs"
+        ax.plot(*zip(*pts), "k*" if budget else "kP", ms=9, label=f"{runs[0]['recipe']}, test, {what}, {len(pts)} seed(s)")
+    ax.axhline(PAPER, color="k", ls=":", lw=1)
+    ax.text(ax.get_xlim()[1], PAPER, " paper 3.00", va="center", fontsize="small")
+    ax.set_xlabel("seconds of training" if x == "seconds" else "epochs (60,000 images)")
+    ax.set_ylabel("squared error per image")
+    ax.set_ylim(top=min(ax.get_ylim()[1], 8))
+    ax.legend(frameon=False, fontsize="x-small", ncol=2)
+    return ax
