@@ -12,11 +12,15 @@ std s_k replaced by sqrt(s_k^2 + sigma^2) (``smoothed_mixture``), so the bias is
 
 This module holds a grid helper, the field r(x) - x of a model, the smoothed mixture, two ways to
 compare fields (the density-weighted mean cosine, which ignores lengths, and the weighted relative
-error, which does not), and the book's quiver figures (also those of DLB §14.6's manifolds).
+error, which does not), the range of noise levels where an error stays below a level, the
+Jacobian and curl of a field (a gradient field has a symmetric Jacobian and zero curl; a learned
+r(x) - x need not, DLB §14.5.1), and the book's quiver figures (also those of DLB §14.6's
+manifolds).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Union
 
 import matplotlib.pyplot as plt
@@ -24,6 +28,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from torch import Tensor, nn
+from torch.func import jacrev, vmap
 
 from .devices import all_finite, check_floating, check_same_device, float64, model_device
 from .models import eval_mode
@@ -127,6 +132,87 @@ def weighted_relative_error(u: Tensor, v: Tensor, weights: Tensor) -> float:
     if not float(denominator) > 0:
         raise ValueError("v must be non-zero where the weights are positive")
     return float(((w * ((u - v) ** 2).sum(1)).sum() / denominator).sqrt())
+
+
+def range_below(sigmas: Sequence[float], errors: Sequence[float], level: float) -> tuple[float, float]:
+    """The range (low, high) of noise levels over which an error curve stays below ``level``.
+
+    ``sigmas``: increasing positive levels; ``errors``: the error at each (e.g. a DAE field's
+    relative error against sigma^2 grad log p). Each end is where the curve crosses ``level``,
+    interpolated linearly in (log sigma, log error) between the two grid points around the
+    crossing; where the curve is already below ``level`` at the first (last) sigma, that sigma is
+    returned, so the range is never extrapolated past the grid. Raises ValueError if no error is
+    below ``level``. Used to show that the usable range of sigma widens towards 0 with the
+    training budget (DLB §14.5.1; ``alain2014regularized``)."""
+    s, e = [float(v) for v in sigmas], [float(v) for v in errors]
+    if len(s) != len(e) or len(s) < 2:
+        raise ValueError(f"need two or more sigmas and one error each, got {len(s)} and {len(e)}")
+    if not all(v > 0 and math.isfinite(v) for v in s + e) or any(b <= a for a, b in zip(s, s[1:])):
+        raise ValueError("sigmas must increase, and sigmas and errors must be positive and finite")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not level > 0:
+        raise ValueError(f"level must be a positive number, got {level!r}")
+    below = [i for i, v in enumerate(e) if v < level]
+    if not below:
+        raise ValueError(f"no error is below {level}: the smallest is {min(e):.4g}")
+
+    def cross(i: int, j: int) -> float:  # where the segment from point i to point j meets level
+        t = (math.log(level) - math.log(e[i])) / (math.log(e[j]) - math.log(e[i]))
+        return math.exp(math.log(s[i]) + t * (math.log(s[j]) - math.log(s[i])))
+
+    first, last = below[0], below[-1]
+    low = s[0] if first == 0 else cross(first - 1, first)
+    high = s[-1] if last == len(s) - 1 else cross(last, last + 1)
+    return low, high
+
+
+def field_jacobian(field: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """J[n, i, j] = d v_i / d x_j at x_n for a 2-D vector field v = field(x), by autograd.
+
+    ``field`` maps (N, 2) to (N, 2) row by row (each output row depends on its own input row
+    only): e.g. ``lambda z: model(z) - z`` for a DAE, or a mixture's ``score``. x: (N, 2) ->
+    (N, 2, 2), on x's device and dtype, detached. The Jacobian of a gradient field (a score) is a
+    Hessian, hence symmetric (DLB §14.5.1)."""
+    _check_field(x, "x")
+    if not callable(field):
+        raise TypeError(f"field must be callable, got {type(field).__name__}")
+    jac = vmap(jacrev(lambda z: field(z[None])[0]))(x)  # (N, 2, 2)
+    if jac.shape != (len(x), 2, 2):
+        raise ValueError(f"field must map (N, 2) to (N, 2), got a Jacobian of shape {tuple(jac.shape)}")
+    return jac.detach()
+
+
+def _check_jacobian(jac: Tensor) -> None:
+    if not isinstance(jac, Tensor) or jac.ndim != 3 or jac.shape[1:] != (2, 2) or len(jac) == 0:
+        raise ValueError(f"jac must have shape (N, 2, 2) with N > 0, got {getattr(jac, 'shape', jac)}")
+
+
+def curl(jac: Tensor) -> Tensor:
+    """The curl dv_2/dx_1 - dv_1/dx_2 of a 2-D field from its Jacobians (N, 2, 2): shape (N,).
+
+    Zero for a gradient field, whose Jacobian is a symmetric Hessian; a DAE's r(x) - x need not be
+    a gradient (DLB §14.5.1; ``alain2014regularized``)."""
+    _check_jacobian(jac)
+    return jac[:, 1, 0] - jac[:, 0, 1]
+
+
+def antisymmetric_fraction(jac: Tensor, weights: Tensor) -> float:
+    """sqrt(sum_n w_n ||A_n||_F^2 / sum_n w_n ||J_n||_F^2), A = (J - J^T) / 2, in [0, 1].
+
+    The share of the Jacobians (N, 2, 2) that is antisymmetric (rotation), weighting each point by
+    w_n >= 0 (e.g. the density). 0 for a gradient field, 1 for a pure rotation; in 2-D,
+    ||A||_F^2 = curl^2 / 2. A scale-free measure of how far a field is from being the gradient of
+    any function (DLB §14.5.1)."""
+    _check_jacobian(jac)
+    if not isinstance(weights, Tensor) or weights.shape != (len(jac),):
+        raise ValueError(f"weights must be a tensor of shape ({len(jac)},), got {getattr(weights, 'shape', weights)}")
+    if (weights < 0).any():
+        raise ValueError("weights must be non-negative")
+    j, w = jac.double(), weights.to(jac.device).double()
+    anti = curl(j) ** 2 / 2                                                  # (N,) ||A||_F^2
+    total = (w * (j ** 2).sum((1, 2))).sum()
+    if not float(total) > 0:
+        raise ValueError("the Jacobians must be non-zero where the weights are positive")
+    return float(((w * anti).sum() / total).sqrt())
 
 
 def _contour_density(ax: Axes, points: Tensor, n: int, log_density: LogDensity) -> None:

@@ -1,4 +1,5 @@
-"""aebook.fields: grid, DAE field, smoothed mixture (checked by quadrature), cosine, quiver plots."""
+"""aebook.fields: grid, DAE field, smoothed mixture (checked by quadrature), cosine, the range of
+sigma below an error level, Jacobian and curl of a field, quiver plots."""
 import math
 
 import matplotlib
@@ -10,7 +11,8 @@ from torch import nn
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from aebook.fields import (grid_2d, plot_field, plot_fields, reconstruction_field,  # noqa: E402
+from aebook.fields import (antisymmetric_fraction, curl, field_jacobian, grid_2d,  # noqa: E402
+                           plot_field, plot_fields, range_below, reconstruction_field,
                            smoothed_mixture, weighted_mean_cosine, weighted_relative_error)
 from aebook.toy import GaussianMixture2D, gaussian_mixture  # noqa: E402
 
@@ -180,6 +182,80 @@ def test_weighted_relative_error_matches_numpy_and_sees_lengths():
 def test_weighted_relative_error_bad_inputs(u, v, w):
     with pytest.raises(ValueError):
         weighted_relative_error(u, v, w)
+
+
+# --- range_below ---------------------------------------------------------------------------------
+
+def test_range_below_interpolates_both_crossings_in_log_log():
+    sigmas, errors = [0.1, 0.2, 0.4, 0.8], [4.0, 1.0, 0.25, 1.0]
+    low, high = range_below(sigmas, errors, 0.5)
+    # log error falls by log 4 per doubling from 0.2 to 0.4: 0.5 is reached half way, at 0.2 * 2**0.5
+    assert low == pytest.approx(0.2 * 2 ** 0.5)
+    assert high == pytest.approx(0.4 * 2 ** 0.5)
+    assert range_below(sigmas, errors, 10.0) == (0.1, 0.8)  # below everywhere: the grid's ends
+    assert range_below(sigmas, [0.1, 0.2, 2.0, 3.0], 1.0)[0] == 0.1
+
+
+@pytest.mark.parametrize("sigmas, errors, level", [([0.1], [1.0], 1.0),
+                                                   ([0.1, 0.2], [1.0], 1.0),
+                                                   ([0.2, 0.1], [1.0, 1.0], 2.0),
+                                                   ([0.1, 0.2], [1.0, float("nan")], 2.0),
+                                                   ([0.1, 0.2], [1.0, 2.0], 0.5),
+                                                   ([0.1, 0.2], [1.0, 2.0], -1.0)])
+def test_range_below_bad_inputs(sigmas, errors, level):
+    with pytest.raises(ValueError):
+        range_below(sigmas, errors, level)
+
+
+# --- field_jacobian, curl, antisymmetric_fraction -------------------------------------------------
+
+def test_field_jacobian_matches_finite_differences_for_a_model():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2)).double()
+    x = torch.randn(7, 2, dtype=torch.float64)
+    jac = field_jacobian(lambda z: model(z) - z, x)
+    assert jac.shape == (7, 2, 2) and jac.dtype == torch.float64 and not jac.requires_grad
+    h = 1e-6
+    for j in range(2):
+        e = torch.zeros(2, dtype=torch.float64)
+        e[j] = h
+        with torch.no_grad():
+            fd = ((model(x + e) - (x + e)) - (model(x - e) - (x - e))) / (2 * h)  # (7, 2)
+        torch.testing.assert_close(jac[:, :, j], fd, rtol=1e-6, atol=1e-8)
+
+
+def test_a_score_has_zero_curl_and_a_rotation_does_not(mixture):
+    x = grid_2d(n=6).double()
+    jac = field_jacobian(mixture.score, x)  # the Hessian of log p: symmetric
+    assert curl(jac).abs().max() < 1e-12
+    assert antisymmetric_fraction(jac, torch.ones(len(x))) < 1e-12
+    rotation = field_jacobian(lambda z: torch.stack([-z[:, 1], z[:, 0]], 1), x)
+    torch.testing.assert_close(curl(rotation), torch.full((len(x),), 2.0, dtype=torch.float64))
+    assert antisymmetric_fraction(rotation, torch.ones(len(x))) == pytest.approx(1.0)
+
+
+def test_antisymmetric_fraction_of_a_mixed_field_and_its_weights():
+    jac = torch.tensor([[[1.0, 0.0], [0.0, 1.0]],     # symmetric: ||J||^2 = 2, ||A||^2 = 0
+                        [[0.0, -1.0], [1.0, 0.0]]])   # rotation: ||J||^2 = 2, ||A||^2 = 2
+    assert antisymmetric_fraction(jac, torch.tensor([1.0, 1.0])) == pytest.approx(0.5 ** 0.5)
+    assert antisymmetric_fraction(jac, torch.tensor([1.0, 0.0])) == 0.0
+
+
+def test_jacobian_and_curl_bad_inputs():
+    with pytest.raises(TypeError):
+        field_jacobian("score", torch.zeros(3, 2))
+    with pytest.raises(ValueError):
+        field_jacobian(lambda z: z, torch.zeros(3, 3))
+    with pytest.raises(ValueError):
+        field_jacobian(lambda z: z.sum(1, keepdim=True), torch.zeros(3, 2))
+    with pytest.raises(ValueError):
+        curl(torch.zeros(3, 3, 3))
+    with pytest.raises(ValueError):
+        antisymmetric_fraction(torch.ones(3, 2, 2), torch.ones(2))
+    with pytest.raises(ValueError):
+        antisymmetric_fraction(torch.ones(3, 2, 2), -torch.ones(3))
+    with pytest.raises(ValueError):
+        antisymmetric_fraction(torch.zeros(3, 2, 2), torch.ones(3))
 
 
 # --- plot_field / plot_fields --------------------------------------------------------------------
