@@ -3,7 +3,7 @@ chapter 14 of Deep Learning (Goodfellow, Bengio & Courville 2016).
 
 Modules, each importing only those before it:
 scale -> data, toy -> models -> losses -> training -> claims -> metrics -> plotting.
-The topic modules of the chapters (sparsity, corruption, jacobian, fields, probe, depth, vae,
+The topic modules of the chapters (sparsity, corruption, jacobian, tangents, fields, probe, depth, vae,
 manifold, psd, retrieval) build on these; views and explore, the interactive explorers, come
 last and import ipywidgets only when an explorer is shown. None of them is imported here.
 """
