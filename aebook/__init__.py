@@ -3,10 +3,10 @@ chapter 14 of Deep Learning (Goodfellow, Bengio & Courville 2016).
 
 Modules, each importing only those before it:
 devices, idx -> scale -> data, toy -> models -> losses -> training -> claims -> metrics -> plotting.
-The topic modules of the chapters (sparsity, corruption, jacobian, fields, probe, sampling, depth,
-vae, manifold, sparse_coding, psd, lista, retrieval, timing) build on these; views and explore, the
-interactive explorers, come last and import ipywidgets only when an explorer is shown. None of
-them is imported here.
+The topic modules of the chapters (sparsity, corruption, jacobian, tangents, fields, probe,
+sampling, depth, vae, manifold, sparse_coding, psd, lista, retrieval, timing) build on these;
+views and explore, the interactive explorers, come last and import ipywidgets only when an
+explorer is shown. None of them is imported here.
 """
 from .claims import claim, measure
 from .data import IMAGE_SHAPE, ImageData, load_fashion_mnist, load_mnist

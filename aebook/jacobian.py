@@ -18,10 +18,15 @@ It is computed two ways:
   and as a check. ``torch.func`` transforms differentiate even inside ``torch.no_grad``, so the
   penalty also evaluates inside ``aebook.training.evaluate``.
 
-The module also measures what the penalty does (singular values of J_f, contraction ratios), the
-noisy reconstruction error of a denoising autoencoder (DLB §14.5.1; Alain & Bengio 2014,
-``alain2014regularized``). The tied-weight autoencoder that blocks the scaling
-loophole of DLB §14.7 is ``aebook.models.tied_autoencoder``.
+The module also measures what the penalty does (singular values of J_f, contraction ratios), and
+the noisy reconstruction error of a denoising autoencoder (DLB §14.5.1 and §14.7; Alain & Bengio
+2014, ``alain2014regularized``) term by term: to order sigma^2, Gaussian noise adds
+
+    E ||r(x + eps) - x||^2 - ||r(x) - x||^2 = sigma^2 (||J_r||_F^2 + sum_i e_i tr H_i) + O(sigma^4),
+
+e = r(x) - x and H_i the Hessian of r_i; the second term, which the first-order statement of DLB
+§14.7 drops, is the Laplacian of z -> e . r(z) (``residual_laplacian``). The tied-weight
+autoencoder that blocks the scaling loophole of DLB §14.7 is ``aebook.models.tied_autoencoder``.
 """
 from __future__ import annotations
 
@@ -159,17 +164,37 @@ def jacobian_singular_values(fn: Fn, x: Tensor, chunk_size: int = 32) -> Tensor:
     return torch.cat(out)
 
 
-def tangent_directions(fn: Fn, x: Tensor, n_directions: int) -> tuple[Tensor, Tensor]:
+def tangent_directions(fn: Fn, x: Tensor, n_directions: int, chunk_size: int = 32) -> tuple[Tensor, Tensor]:
     """Leading right singular vectors of J_fn(x_n), in input space: (N, n, D), and their singular
-    values (N, n). Rifai et al. 2011 (rifai2011manifold): the CAE's estimate of the tangent plane."""
+    values (N, n). Rifai et al. 2011 (rifai2011manifold): the CAE's estimate of the tangent plane.
+
+    From the eigenvectors of the smaller Gram matrix in float64 (for J of shape (K, D) with K <= D:
+    J J^T = U S^2 U^T, then v_i = J^T u_i / s_i), ``chunk_size`` examples at a time: several times
+    faster than an SVD of each J. A direction whose singular value is 0 is not determined; it comes
+    out as zeros."""
     _check_batch(x)
     if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
         raise ValueError(f"n_directions must be a positive int, got {n_directions!r}")
+    vs, ss = [], []
     with torch.no_grad():
-        _, s, vh = torch.linalg.svd(jacobian(fn, x), full_matrices=False)  # vh: (N, min(K, D), D)
-    if n_directions > s.shape[1]:
-        raise ValueError(f"n_directions {n_directions} exceeds the Jacobian's rank bound {s.shape[1]}")
-    return vh[:, :n_directions], s[:, :n_directions]
+        for xb in x.split(chunk_size):
+            j = jacobian(fn, xb, chunk_size=None).double()  # (n, K, D)
+            if n_directions > min(j.shape[1:]):
+                raise ValueError(f"n_directions {n_directions} exceeds the Jacobian's rank bound "
+                                 f"{min(j.shape[1:])}")
+            if j.shape[1] <= j.shape[2]:
+                evals, u = torch.linalg.eigh(j @ j.transpose(1, 2))  # ascending, (n, K), (n, K, K)
+                u = u.flip(2)[:, :, :n_directions]  # (n, K, p), leading first
+                s = evals.flip(1)[:, :n_directions].clamp_min(0).sqrt()  # (n, p)
+                v = (j.transpose(1, 2) @ u).transpose(1, 2)  # (n, p, D) = s_i v_i
+                v = torch.where(s[..., None] > 0, v / s[..., None].clamp_min(1e-300), 0.0)
+            else:
+                evals, w = torch.linalg.eigh(j.transpose(1, 2) @ j)  # (n, D), (n, D, D)
+                v = w.flip(2)[:, :, :n_directions].transpose(1, 2)  # (n, p, D)
+                s = evals.flip(1)[:, :n_directions].clamp_min(0).sqrt()
+            vs.append(v.to(x.dtype))
+            ss.append(s.to(x.dtype))
+    return torch.cat(vs), torch.cat(ss)
 
 
 def contraction_ratio(fn: Fn, x1: Tensor, x2: Tensor) -> Tensor:
@@ -217,3 +242,85 @@ def noisy_reconstruction_error(model: nn.Module, x: Tensor, sigma: float, n_samp
         eps = sigma * eps.to(x.device)
         total += ((model(x + eps) - target) ** 2).sum(1) + ((model(x - eps) - target) ** 2).sum(1)
     return total / (2 * n_samples)
+
+
+@torch.no_grad()
+def noise_terms(model: nn.Module, x: Tensor, sigma: float, n_samples: int = 64,
+                generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """What Gaussian noise adds to the DAE loss, in its two parts: (sensitivity, cross), each (N,).
+
+    DLB §14.7, Alain & Bengio 2014 (alain2014regularized). With e = r(x) - x and
+    delta = r(x + eps) - r(x), eps ~ N(0, sigma^2 I), exactly
+    ||r(x + eps) - x||^2 = ||e||^2 + 2 e . delta + ||delta||^2; this returns Monte-Carlo
+    estimates of E ||delta||^2 (-> sigma^2 ||J_r||_F^2) and E[2 e . delta]
+    (-> sigma^2 sum_i e_i tr H_i), summed over features, one value per example. Their sum is what
+    noise adds. Computed from differences, never from the large ||e||^2, so float32 keeps them
+    accurate at small sigma. Noise in antithetic pairs (eps, -eps), ``n_samples`` pairs, as
+    ``noisy_reconstruction_error`` draws them: with the same generator state the two agree
+    exactly, ``noisy = ||e||^2 + sensitivity + cross``."""
+    _check_batch(x)
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or sigma < 0:
+        raise ValueError(f"sigma must be a number >= 0, got {sigma!r}")
+    if not isinstance(n_samples, int) or isinstance(n_samples, bool) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+    r = model(x)  # (N, D)
+    e = r - x
+    sens = torch.zeros(len(x), dtype=x.dtype, device=x.device)
+    cross = torch.zeros(len(x), dtype=x.dtype, device=x.device)
+    for _ in range(n_samples):
+        eps = torch.randn(x.shape, generator=generator, dtype=x.dtype,  # (N, D)
+                          device=generator.device if generator is not None else x.device)
+        eps = sigma * eps.to(x.device)
+        d_plus, d_minus = model(x + eps) - r, model(x - eps) - r  # (N, D) each
+        sens += (d_plus ** 2).sum(1) + (d_minus ** 2).sum(1)
+        cross += 2 * (e * (d_plus + d_minus)).sum(1)
+    return sens / (2 * n_samples), cross / (2 * n_samples)
+
+
+def residual_laplacian(fn: Fn, x: Tensor, target: Tensor | None = None, n_probes: int | None = 16,
+                       generator: torch.Generator | None = None) -> Tensor:
+    """sum_i e_i tr H_i(x_n) for every row, e = fn(x) - target held fixed: shape (N,).
+
+    DLB §14.7 (the term its first-order DAE ~ CAE statement drops; Alain & Bengio 2014,
+    alain2014regularized). H_i is the Hessian of output i, so the sum is the Laplacian of
+    phi(z) = e . fn(z) at z = x. ``target=None`` means x (e is the residual). ``n_probes``: Hutchinson's
+    estimator, the mean of v^T (Hessian of phi) v over that many Rademacher vectors v per example,
+    one Hessian-vector product (double backward) each; unbiased, with a variance set by the
+    Hessian's off-diagonal entries (exact when they vanish). ``n_probes=None``: exact, one
+    product per input coordinate (D per example; for tests and few examples). ``fn`` must treat
+    rows independently (an MLP in eval mode does). One value per example, no batch mean."""
+    _check_batch(x)
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    if n_probes is not None and (isinstance(n_probes, bool) or not isinstance(n_probes, int)
+                                 or n_probes < 1):
+        raise ValueError(f"n_probes must be a positive int or None (exact), got {n_probes!r}")
+    target = x if target is None else target
+    _check_batch(target, "target")
+    n, d = x.shape
+    with torch.no_grad():
+        r = fn(x)  # (N, K)
+    if r.shape != target.shape:
+        raise ValueError(f"fn(x) has shape {tuple(r.shape)} but target {tuple(target.shape)}")
+    e = r - target  # held fixed
+    rounds = d if n_probes is None else n_probes  # one probe per example per round
+    per_chunk = max(1, 4096 // n)  # rounds per double backward, at most ~4096 rows
+    total = torch.zeros(n, dtype=x.dtype, device=x.device)
+    for start in range(0, rounds, per_chunk):
+        reps = min(per_chunk, rounds - start)
+        if n_probes is None:  # basis vectors: v^T H v = H_dd, summed over d
+            v = torch.eye(d, dtype=x.dtype, device=x.device)[start:start + reps]
+            v = v.repeat_interleave(n, 0)  # (reps*N, D), round-major like z below
+        else:
+            bits = torch.randint(0, 2, (reps * n, d), generator=generator,
+                                 device=generator.device if generator is not None else x.device)
+            v = (2 * bits - 1).to(device=x.device, dtype=x.dtype)  # (reps*N, D), entries +-1
+        with torch.enable_grad():
+            z = x.detach().repeat(reps, 1).requires_grad_(True)  # (reps*N, D)
+            (grad,) = torch.autograd.grad((e.repeat(reps, 1) * fn(z)).sum(), z, create_graph=True)
+            if not grad.requires_grad:  # fn is affine in z: its Hessians vanish
+                continue
+            (hv,) = torch.autograd.grad((grad * v).sum(), z, allow_unused=True)  # (Hess phi) v
+        if hv is not None:  # None: the gradient does not depend on z (affine fn)
+            total += (hv * v).sum(1).detach().view(reps, n).sum(0)
+    return total if n_probes is None else total / n_probes

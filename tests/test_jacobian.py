@@ -243,3 +243,122 @@ def test_tied_autoencoder_shares_its_weight(x):
         tied_autoencoder(D, 0)
     with pytest.raises(TypeError):
         aebook.TiedDecoder(nn.Sigmoid())
+
+
+def quadratic_map(d, seed=4):
+    """r(x) = A x + 1/2 [x^T B_i x]_i + c with symmetric B_i: the Hessian of r_i is B_i."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(d, d, generator=g, dtype=torch.float64) / d ** 0.5
+    b = torch.randn(d, d, d, generator=g, dtype=torch.float64) / d
+    b = (b + b.transpose(1, 2)) / 2  # (D, D, D): H_i = b[i], symmetric
+    c = torch.randn(d, generator=g, dtype=torch.float64)
+
+    def r(x):  # (N, D) -> (N, D)
+        return x @ a.T + 0.5 * torch.einsum("...j,ijk,...k->...i", x, b, x) + c
+    return r, b
+
+
+def test_residual_laplacian_exact_against_closed_form_and_finite_differences(x):
+    r, b = quadratic_map(D)
+    e = (r(x) - x).detach()
+    expected = e @ torch.einsum("ijj->i", b)  # sum_i e_i tr H_i, (N,)
+    exact = jac.residual_laplacian(r, x, n_probes=None)
+    assert exact.shape == (5,)
+    torch.testing.assert_close(exact, expected)
+    f = nn.Sequential(nn.Linear(D, 6), nn.Tanh(), nn.Linear(6, D), nn.Sigmoid()).double()
+    h = 1e-3  # second differences of phi(z) = e . f(z) along each axis, e held fixed
+    with torch.no_grad():
+        e = f(x) - x
+        phi = lambda z: (e * f(z)).sum(1)  # noqa: E731
+        eye = torch.eye(D, dtype=x.dtype)
+        fd = sum((phi(x + h * eye[i]) - 2 * phi(x) + phi(x - h * eye[i])) / h ** 2 for i in range(D))
+    torch.testing.assert_close(jac.residual_laplacian(f, x, n_probes=None), fd, rtol=1e-5, atol=1e-7)
+    target = torch.zeros_like(x)  # another target: e = f(x) - 0
+    with torch.no_grad():
+        e0 = f(x)
+        fd0 = sum(((e0 * f(x + h * eye[i])).sum(1) - 2 * (e0 * f(x)).sum(1)
+                   + (e0 * f(x - h * eye[i])).sum(1)) / h ** 2 for i in range(D))
+    torch.testing.assert_close(jac.residual_laplacian(f, x, target, n_probes=None), fd0,
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_residual_laplacian_hutchinson():
+    x = torch.rand(40, D, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    tanh = torch.tanh  # diagonal Hessians: one Rademacher probe is already exact
+    g = torch.Generator().manual_seed(0)
+    torch.testing.assert_close(jac.residual_laplacian(tanh, x, n_probes=1, generator=g),
+                               jac.residual_laplacian(tanh, x, n_probes=None))
+    r, _ = quadratic_map(D)
+    exact = jac.residual_laplacian(r, x, n_probes=None)
+    est = jac.residual_laplacian(r, x, n_probes=4000, generator=g)
+    one = jac.residual_laplacian(r, x, n_probes=1, generator=g)
+    assert not torch.allclose(one, exact)  # a single probe is noisy for a full Hessian
+    spread = (est - exact).abs().mean() / exact.abs().mean()
+    assert spread < 0.1, spread  # unbiased: many probes approach the exact value
+    assert abs(float(est.mean() - exact.mean())) < 0.05 * float(exact.abs().mean())
+    torch.manual_seed(1)
+    a1 = jac.residual_laplacian(r, x, n_probes=3)
+    torch.manual_seed(1)
+    torch.testing.assert_close(jac.residual_laplacian(r, x, n_probes=3), a1)  # global generator
+
+
+def test_residual_laplacian_of_a_linear_map_is_zero_and_bad_inputs(x):
+    lin = nn.Linear(D, D).double()
+    torch.testing.assert_close(jac.residual_laplacian(lin, x, n_probes=None), torch.zeros(5, dtype=x.dtype))
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError):
+            jac.residual_laplacian(lin, x, n_probes=bad)
+    with pytest.raises(ValueError):
+        jac.residual_laplacian(lin, x[0])
+    with pytest.raises(ValueError):
+        jac.residual_laplacian(lin, x, target=x[:2])
+    with pytest.raises(ValueError, match="shape"):
+        jac.residual_laplacian(nn.Linear(D, 3).double(), x)
+    with pytest.raises(TypeError):
+        jac.residual_laplacian("f", x)
+
+
+def test_noise_terms_split_the_noisy_error_exactly(x):
+    f = nn.Sequential(nn.Linear(D, 6), nn.Tanh(), nn.Linear(6, D), nn.Sigmoid()).double()
+    sigma, n = 0.2, 50
+    noisy = jac.noisy_reconstruction_error(f, x, sigma, n, torch.Generator().manual_seed(7))
+    sens, cross = jac.noise_terms(f, x, sigma, n, torch.Generator().manual_seed(7))
+    assert sens.shape == cross.shape == (5,)
+    with torch.no_grad():
+        clean = ((f(x) - x) ** 2).sum(1)
+        same = jac.noisy_reconstruction_error(f, x, sigma, n, torch.Generator().manual_seed(7),
+                                              target=f(x))
+    torch.testing.assert_close(clean + sens + cross, noisy)  # the split of step 1, same draws
+    torch.testing.assert_close(sens, same)
+    lin = nn.Linear(D, D).double()  # linear: antithetic pairs cancel the cross term exactly
+    s_lin, c_lin = jac.noise_terms(lin, x, sigma, 3)
+    torch.testing.assert_close(c_lin, torch.zeros(5, dtype=x.dtype))
+    zero = jac.noise_terms(f, x, 0.0, 1)
+    torch.testing.assert_close(zero[0], torch.zeros(5, dtype=x.dtype))
+    for bad in (dict(sigma=-0.1), dict(sigma=0.1, n_samples=0), dict(sigma=True)):
+        with pytest.raises(ValueError):
+            jac.noise_terms(f, x, **bad)
+
+
+def test_noise_adds_sigma2_times_penalty_plus_curvature_term():
+    # The expansion of the module docstring: for a quadratic r, E[2 e . delta] = sigma^2 sum_i e_i
+    # tr H_i holds exactly, and E||delta||^2 = sigma^2 ||J_r||_F^2 + O(sigma^4).
+    x = torch.rand(20, D, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    r, _ = quadratic_map(D)
+    sigma = 0.01
+    sens, cross = jac.noise_terms(r, x, sigma, 2000, torch.Generator().manual_seed(8))
+    lap = jac.residual_laplacian(r, x, n_probes=None)
+    j2 = jac.jacobian_sq_norm(r, x)
+    torch.testing.assert_close(sens.mean() / sigma ** 2, j2.mean(), rtol=0.02, atol=0)
+    torch.testing.assert_close(cross.mean() / sigma ** 2, lap.mean(), rtol=0.05, atol=0)
+    first_order_error = abs(float((sens + cross).mean() / sigma ** 2 / j2.mean()) - 1)
+    assert first_order_error > 0.1  # this r's curvature term is not small: sigma^2 ||J||^2 alone misses
+
+
+def test_laplacian_and_noise_terms_stay_on_the_input_device():
+    # meta tensors stand in for a GPU: every tensor made inside must follow x's device
+    f = nn.Sequential(nn.Linear(D, 6), nn.Tanh(), nn.Linear(6, D)).to("meta")
+    x = torch.rand(5, D, device="meta")
+    assert jac.residual_laplacian(f, x).device.type == "meta"
+    assert jac.residual_laplacian(f, x, n_probes=None).device.type == "meta"
+    assert all(t.device.type == "meta" for t in jac.noise_terms(f, x, 0.1, 2))
