@@ -152,7 +152,7 @@ def unlinked_mentions(path: Path) -> list[str]:
     return found
 
 
-LINKS_TODO = {"01_autoencoders", "03_sparse", "05_contractive", "06_depth", "08_manifolds"}
+LINKS_TODO = {"01_autoencoders", "03_sparse", "06_depth", "08_manifolds"}
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xfail(
