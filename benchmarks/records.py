@@ -181,21 +181,45 @@ def reproductions_tables(scales: tuple[str, ...] = ("default", "full")) -> str:
         "seeds. Measured:\n\n" + _notes(records) + "\n"
 
 
+def hinton_goals(record: dict | None) -> list[dict]:
+    """The timed test-set runs of the Hinton record, grouped by device and budget: per group the
+    recipe, the runs' test errors and seconds, the largest load at their start, and whether every
+    seed met the goal (3.00 at 180 s on a CPU; 2.50 at 600 s; 3.00 at any GPU budget)."""
+    groups: dict[tuple[str, float], list[dict]] = {}
+    for run in (record or {}).get("runs", []):
+        if run.get("split") == "test" and run.get("budget_s"):
+            groups.setdefault((run.get("device", "cpu").split(":")[0], run["budget_s"]), []).append(run)
+    out = []
+    for (device, budget), rs in sorted(groups.items()):
+        goal = 2.50 if budget >= 600 else 3.00
+        errors = [r["test_error"] for r in rs]
+        out.append({"device": device, "budget_s": budget, "recipe": rs[0]["recipe"], "goal": goal,
+                    "errors": errors, "seconds": [r["train_seconds"] for r in rs],
+                    "load": max((r.get("load_start") or [0])[0] for r in rs),
+                    "threads": rs[0].get("torch_threads", "–"),
+                    "met": len(rs) >= 3 and all(e <= goal for e in errors)})
+    return out
+
+
 def hinton_reproduction() -> list[Reproduction]:
-    """The paper network's 3.00: 'reproduced' if and only if the Hinton record beats it on the test set."""
+    """The paper network's 3.00: 'reproduced' if and only if every seed of a timed test-set run of
+    the Hinton record beats it within its budget."""
     record = load("hinton2006")
     paper = "{cite:t}`hinton2006reducing`"
     theirs = "deep autoencoder 784-1000-500-250-30, RBM-pretrained: **3.00**"
-    what = "the same network trained from scratch (`benchmarks/hinton2006.py`), test error, paper's metric"
-    if record is None or record.get("quick") or not record.get("runs"):
+    what = ("the same network from scratch, timed (`benchmarks/hinton2006.py`), test error in the "
+            "paper's metric, mean ± sd over seeds")
+    goals = hinton_goals(record)
+    if not goals:
         return [Reproduction("open", paper, theirs, what, "not run", "",
-                             "a full run of `benchmarks/hinton2006.py`")]
-    best = min(record["runs"], key=lambda r: r["test_error"])
-    ours = f"{best['test_error']:.2f} ({best['recipe']}, {best['train_seconds']:.0f} s of training; {describe(record)})"
-    if best["test_error"] <= 3.00:
+                             "the timed runs of `benchmarks/hinton_cpu_records.sh`")]
+    ours = "; ".join(f"{spread(g['errors'], '.2f')} in {g['budget_s']:.0f} s on the {g['device'].upper()} "
+                     f"({len(g['errors'])} seed{'s' * (len(g['errors']) > 1)}, {g['threads']} torch threads)"
+                     for g in goals) + f"; {record['machine']['gpu'] or record['machine']['cpu']}"
+    if any(g["met"] and g["goal"] == 3.00 for g in goals):
         return [Reproduction("reproduced", paper, theirs, what, ours, "")]
     return [Reproduction("open", paper, theirs, what, ours, "",
-                         "a longer or better recipe; the record's curves were still falling")]
+                         "3 seeds at or under 3.00 within the budget; see the table below")]
 
 
 def _fmt(x: float) -> str:
@@ -299,16 +323,20 @@ def times_table(scales: tuple[str, ...] = SCALES) -> str:
 
 
 def hinton_table() -> str:
-    """The recipes of benchmarks/hinton2006.py with their test error and time, from its record."""
+    """The untimed runs of benchmarks/hinton2006.py (a fixed number of epochs) on the test set."""
     record = load("hinton2006")
     if record is None or record.get("quick"):
         return ("No full run is recorded yet: run `benchmarks/hinton2006.py`; it writes "
                 "`benchmarks/results/hinton2006.json`, which this page reads.\n")
-    lines = ["| recipe | what it changes | epochs | training (s) | test error (paper: 3.00) |", "|---|---|---|---|---|"]
+    lines = ["| recipe | what it changes | epochs | training (s) | torch threads | test error (paper: 3.00) |",
+             "|---|---|---|---|---|---|"]
     for run in record["runs"]:
-        lines.append(f"| {run['recipe']} | {run['changes']} | {run['epochs']} | {run['train_seconds']:.0f} | "
-                     f"{run['test_error']:.2f} |")
-    return ("\n".join(lines) + f"\n\nMeasured {describe(record)}, on {record['training_images']:,} training "
+        if run.get("budget_s") or run.get("split", "test") != "test":
+            continue
+        threads = run.get("torch_threads") or run.get("machine", {}).get("torch_threads", "–")
+        lines.append(f"| {run['recipe']} | {run['changes']} | {run['epochs']:g} | {run['train_seconds']:.0f} | "
+                     f"{threads} | {run['test_error']:.2f} |")
+    return ("\n".join(lines) + f"\n\nOn {record['machine']['cpu']}, {record['training_images']:,} training "
             "images; test error in the paper's metric on the 10,000 test images.\n")
 
 
