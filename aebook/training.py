@@ -142,10 +142,18 @@ def _mean_loss(model: nn.Module, x: Tensor, loss: LossFn, batch_size: int, devic
     return float(total) / len(x)
 
 
+def cosine_factor(progress: float, warmup: float = 0.0) -> float:
+    """The learning rate's multiplier at ``progress`` in [0, 1] of a run: linear from 0 to 1 over
+    the first ``warmup`` of it, then a cosine from 1 down to 0 (Loshchilov & Hutter 2017)."""
+    if progress < warmup:
+        return progress / warmup
+    return 0.5 * (1 + math.cos(math.pi * (progress - warmup) / (1 - warmup)))
+
+
 def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss: LossFn = squared_error,
         epochs: int = 10, batch_size: int = 128, lr: float = 1e-3, weight_decay: float = 0.0,
         optimizer: torch.optim.Optimizer | None = None, schedule: str = "constant",
-        device: torch.device | str | None = None, seed: int | None = None, progress: bool = True,
+        warmup: float = 0.0, device: torch.device | str | None = None, seed: int | None = None, progress: bool = True,
         desc: str | None = None, callback: Callable[[int, nn.Module], None] | None = None) -> History:
     """Train ``model`` in place to minimise ``loss(model, x_batch)`` with Adam, and return its History.
 
@@ -154,7 +162,8 @@ def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss
     and any noise a loss draws come from torch's global generator, which the chapter's ``set_seed``
     seeded, so a chapter run top to bottom is reproducible; ``seed``, if given, reseeds it first.
     ``optimizer`` replaces the default ``Adam(lr, weight_decay)``. ``schedule="cosine"`` decays each
-    parameter group's learning rate from its initial value to 0 over the run, batch by batch.
+    parameter group's learning rate from its initial value to 0 over the run, batch by batch;
+    ``warmup``, a fraction of the run's steps, first raises it linearly from 0 (cosine only).
     ``callback(epoch, model)``, if given, runs after each epoch (0-based), e.g. to record a
     measurement of the model as it trains.
     Inputs are checked before training: x_train and x_test floating, finite (read once),
@@ -163,6 +172,9 @@ def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss
     _check_fit(model, x_train, x_test, epochs, batch_size, lr, weight_decay)
     if schedule not in ("constant", "cosine"):
         raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0 <= warmup < 1 \
+            or (warmup and schedule != "cosine"):
+        raise ValueError(f"warmup must be a fraction in [0, 1) of a cosine schedule, got {warmup!r}")
     if seed is not None:
         torch.manual_seed(seed)
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -185,7 +197,7 @@ def fit(model: nn.Module, x_train: Tensor, *, x_test: Tensor | None = None, loss
             batch_loss.backward()
             if schedule == "cosine":
                 for group, base in zip(opt.param_groups, base_lrs):
-                    group["lr"] = base * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+                    group["lr"] = base * cosine_factor(step / total_steps, warmup)
             opt.step()
             step += 1
             total += batch_loss.detach() * len(idx)

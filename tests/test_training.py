@@ -301,3 +301,31 @@ def test_callback_sees_every_epoch_in_order(x):
     assert [e for e, _, _ in seen] == [0, 1, 2] and all(same for _, same, _ in seen)
     # the value recorded after the last epoch is the trained model's
     assert seen[-1][2] == pytest.approx(evaluate(model, x), rel=1e-6)
+
+
+def test_cosine_factor_warms_up_then_decays():
+    from aebook.training import cosine_factor
+    assert cosine_factor(0.0) == 1.0 and cosine_factor(1.0) == pytest.approx(0.0)
+    assert cosine_factor(0.5) == pytest.approx(0.5)
+    assert cosine_factor(0.0, 0.1) == 0.0 and cosine_factor(0.05, 0.1) == pytest.approx(0.5)
+    assert cosine_factor(0.1, 0.1) == 1.0 and cosine_factor(0.55, 0.1) == pytest.approx(0.5)
+
+
+def test_fit_warms_up_the_learning_rate(x):
+    """The learning rate rises from 0 over the warm-up, peaks, then decays toward 0."""
+    model = small_model()
+    seen = []
+
+    class Spy(torch.optim.SGD):
+        def step(self, closure=None):
+            seen.append(self.param_groups[0]["lr"])
+            return super().step(closure)
+
+    fit(model, x, epochs=4, batch_size=16, optimizer=Spy(model.parameters(), lr=0.1),
+        schedule="cosine", warmup=0.5, progress=False)
+    assert seen[0] == 0.0 and max(seen) == pytest.approx(0.1) and seen[-1] < 0.05
+    assert seen.index(max(seen)) == len(seen) // 2
+    with pytest.raises(ValueError, match="warmup"):
+        fit(model, x, warmup=0.1, progress=False)  # a warm-up needs the cosine schedule
+    with pytest.raises(ValueError, match="warmup"):
+        fit(model, x, schedule="cosine", warmup=1.0, progress=False)
