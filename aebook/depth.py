@@ -8,6 +8,8 @@ Comparing depths fairly means comparing them at the same number of parameters an
 module builds such networks, initialises them for ReLU units, and measures how a signal's scale
 changes through the layers (the obstacle that greedy layer-wise pretraining, Bengio et al. 2007,
 key ``bengio2007greedy``, was invented to get around).
+It also makes data on which depth pays: ``deep_generator`` is a fixed random deep network from a
+low-dimensional code to the data, and ``sample_generator`` draws data from it.
 
 Shapes: ``x`` is (N, input_dim), ``h`` is (N, code_dim); the networks built here output *logits*
 (N, input_dim), trained with ``aebook.losses.bernoulli_nll``; ``sigmoid_output`` turns one into a
@@ -24,7 +26,7 @@ from matplotlib.axes import Axes
 from torch import Tensor, nn
 
 from .devices import check_floating, model_device
-from .models import Autoencoder, eval_mode, mlp_autoencoder
+from .models import Autoencoder, eval_mode, mlp, mlp_autoencoder
 
 PAPER_HIDDEN = (1000, 500, 250)  # the MNIST encoder of Hinton & Salakhutdinov (2006), before the code
 PAPER_CODE_DIM = 30
@@ -107,13 +109,67 @@ def budget_autoencoder(budget: int, shape: Sequence[float], input_dim: int = 784
     """A symmetric MLP autoencoder with hidden widths ``hidden_for_budget(budget, shape, ...)``.
 
     DLB §14.3. ReLU hidden units, a linear code (as in Hinton & Salakhutdinov 2006) and a linear
-    output layer: it returns logits, for ``aebook.losses.bernoulli_nll``. ``init="he"`` applies
+    output layer: logits for ``aebook.losses.bernoulli_nll``, or real values for the squared error. ``init="he"`` applies
     ``he_init_``; ``"default"`` keeps PyTorch's initialisation."""
     if init not in ("he", "default"):
         raise ValueError(f"init must be 'he' or 'default', got {init!r}")
     hidden = hidden_for_budget(budget, shape, input_dim, code_dim)
     model = mlp_autoencoder(input_dim, hidden, code_dim, activation=activation, out_activation=None)
     return he_init_(model) if init == "he" else model
+
+
+def deep_generator(code_dim: int = 1, output_dim: int = 32, width: int = 64, n_layers: int = 8,
+                   gain: float = 2.5, seed: int = 0) -> nn.Sequential:
+    """A fixed random deep tanh network from codes z to data x = G(z): a known deep process.
+
+    DLB §14.3: depth can reduce, sometimes exponentially, the number of units needed to represent
+    some functions; this makes data whose generating map is such a composition. Widths
+    [code_dim, width x n_layers, output_dim], tanh after every layer but the last. Weights
+    N(0, gain^2 / fan_in) and biases N(0, 0.1^2), drawn from a CPU generator seeded with ``seed``
+    (the same network on every device) and frozen. With gain > 1 the tanh layers are in the
+    chaotic regime of Poole et al. (2016, key ``poole2016exponential``): the curve x(z) traced as
+    one code z runs over an interval lengthens and folds exponentially with the number of layers.
+    A ReLU decoder with one hidden layer of w units maps a 1-D code to a piecewise linear curve
+    with at most w + 1 pieces; deeper ones can make exponentially many (Montufar et al. 2014, key
+    ``montufar2014number``)."""
+    for name, v in (("code_dim", code_dim), ("output_dim", output_dim), ("width", width),
+                    ("n_layers", n_layers)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 < gain < float("inf"):
+        raise ValueError(f"gain must be a positive finite number, got {gain!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    net = mlp([code_dim, *[width] * n_layers, output_dim], activation=nn.Tanh)
+    # cpu: the network is built on the CPU; a seed gives the same weights on every machine
+    rng = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in (m for m in net if isinstance(m, nn.Linear)):
+            std = gain / layer.in_features ** 0.5
+            weight = torch.randn(layer.weight.shape, generator=rng)  # cpu: as above
+            bias = torch.randn(layer.bias.shape, generator=rng)  # cpu: as above
+            layer.weight.copy_(weight * std)
+            layer.bias.copy_(bias * 0.1)
+    return net.requires_grad_(False).eval()
+
+
+@torch.no_grad()
+def sample_generator(generator: nn.Module, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """``n`` codes z uniform on [-1, 1]^code_dim and their data x = generator(z), DLB §14.3.
+
+    Returns (z, x), shapes (n, code_dim) and (n, output_dim), on the generator's device. z is drawn
+    on the CPU from a generator seeded with ``seed``, so a seed gives the same sample on every
+    device, then moved. The generator must start with an ``nn.Linear`` (as ``deep_generator``)."""
+    first = next((m for m in generator.modules() if isinstance(m, nn.Linear)), None)
+    if first is None:
+        raise TypeError("generator must be an nn.Module whose first layer is an nn.Linear")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    rng = torch.Generator().manual_seed(seed)  # cpu: drawn on the CPU, then moved (docstring)
+    z = torch.rand(n, first.in_features, generator=rng, dtype=first.weight.dtype)  # cpu: as above
+    z = z * 2 - 1
+    z = z.to(first.weight.device)  # (n, code_dim)
+    return z, generator(z)  # (n, code_dim), (n, output_dim)
 
 
 def sigmoid_output(model: Autoencoder) -> Autoencoder:

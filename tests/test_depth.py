@@ -149,3 +149,68 @@ def test_plot_error_vs_parameters_draws_families_and_baselines():
     assert ax.get_xscale() == "log"
     with pytest.raises(ValueError):
         depth.plot_error_vs_parameters({"a": ([10, 100], [3.0])}, ax=ax)
+
+
+def test_deep_generator_has_the_stated_layers_and_weight_scale():
+    net = depth.deep_generator(code_dim=2, output_dim=5, width=400, n_layers=3, gain=2.0, seed=1)
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [(2, 400), (400, 400),
+                                                                  (400, 400), (400, 5)]
+    assert sum(isinstance(m, nn.Tanh) for m in net) == 3  # none after the output layer
+    assert linears[1].weight.var().item() == pytest.approx(4.0 / 400, rel=0.03)
+    assert linears[1].bias.std().item() == pytest.approx(0.1, rel=0.2)
+    assert not any(p.requires_grad for p in net.parameters())
+    same = depth.deep_generator(code_dim=2, output_dim=5, width=400, n_layers=3, gain=2.0, seed=1)
+    torch.testing.assert_close(net[0].weight, same[0].weight)  # a seed fixes the network
+    other = depth.deep_generator(code_dim=2, output_dim=5, width=400, n_layers=3, gain=2.0, seed=2)
+    assert not torch.equal(net[0].weight, other[0].weight)
+
+
+def curve_length(net, n=20_000):
+    z = torch.linspace(-1, 1, n).unsqueeze(1)
+    return (net(z).diff(dim=0).norm(dim=1)).sum().item()
+
+
+def test_deep_generator_curve_lengthens_with_depth_when_chaotic():
+    # Poole et al. 2016: with gain > 1 the length of the curve x(z), z in [-1, 1], grows with
+    # depth (per unit of output scale); with gain < 1 it does not
+    def normalised_length(n_layers, gain):
+        net = depth.deep_generator(1, 32, width=64, n_layers=n_layers, gain=gain, seed=0)
+        x = net(torch.linspace(-1, 1, 2000).unsqueeze(1))
+        return curve_length(net) / x.std(0).norm().item()
+    assert normalised_length(8, 2.5) > 3 * normalised_length(1, 2.5)  # about 4x
+    assert normalised_length(8, 0.5) < 1.2 * normalised_length(1, 0.5)
+
+
+def test_sample_generator_returns_codes_and_their_images():
+    net = depth.deep_generator(code_dim=3, output_dim=7, width=10, n_layers=2, seed=0)
+    z, x = depth.sample_generator(net, 500, seed=4)
+    assert z.shape == (500, 3) and x.shape == (500, 7)
+    assert z.min() >= -1 and z.max() <= 1 and z.std() > 0.5  # uniform on [-1, 1]: std 0.58
+    torch.testing.assert_close(x, net(z))
+    z2, _ = depth.sample_generator(net, 500, seed=4)
+    torch.testing.assert_close(z, z2)
+    assert not torch.equal(z, depth.sample_generator(net, 500, seed=5)[0])
+
+
+def test_sample_generator_stays_on_the_generators_device():
+    net = depth.deep_generator(code_dim=2, output_dim=3, width=4, n_layers=2).to("meta")
+    z, x = depth.sample_generator(net, 6)
+    assert z.device.type == "meta" and x.device.type == "meta" and x.shape == (6, 3)
+
+
+@pytest.mark.parametrize("bad", [dict(code_dim=0), dict(width=2.5), dict(n_layers=True),
+                                 dict(gain=0.0), dict(gain=float("nan")), dict(gain=-1)])
+def test_deep_generator_rejects_bad_input(bad):
+    with pytest.raises(ValueError):
+        depth.deep_generator(**bad)
+    with pytest.raises(TypeError):
+        depth.deep_generator(seed="0")
+
+
+def test_sample_generator_rejects_bad_input():
+    net = depth.deep_generator(1, 3, width=4, n_layers=1)
+    with pytest.raises(ValueError):
+        depth.sample_generator(net, 0)
+    with pytest.raises(TypeError):
+        depth.sample_generator(nn.Tanh(), 5)
