@@ -17,6 +17,7 @@ between tangent spaces are ``aebook.principal_angles`` (batched); quiver plots o
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -125,6 +126,32 @@ def ensemble_squared_error(model: AutoencoderEnsemble, x: Tensor) -> Tensor:
     return ((model(x) - x) ** 2).sum(-1).mean(-1).sum()
 
 
+def ensemble_denoising_loss(sigmas: Sequence[float]) -> Callable[[AutoencoderEnsemble, Tensor], Tensor]:
+    """Training loss for ``aebook.fit`` that trains member i of an ``AutoencoderEnsemble`` as a
+    denoising autoencoder with Gaussian noise of standard deviation ``sigmas[i]`` (0: a plain
+    autoencoder), all in one batched pass: ||g_i(f_i(x + sigma_i eps_i)) - x||^2 SUMMED over
+    features, MEANED over the batch, SUMMED over the members; a fresh eps_i per member.
+    DLB §14.2.2 and §14.5.1 (``vincent2010stacked``, ``alain2014regularized``)."""
+    if isinstance(sigmas, (str, bytes)) or not isinstance(sigmas, Sequence) or not sigmas:
+        raise TypeError(f"sigmas must be a non-empty sequence of numbers, got {sigmas!r}")
+    if any(isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s < 0
+           for s in sigmas):
+        raise ValueError(f"every sigma must be a finite number >= 0, got {list(sigmas)}")
+    values = [float(s) for s in sigmas]
+
+    def loss(model: AutoencoderEnsemble, x: Tensor) -> Tensor:
+        if not isinstance(model, AutoencoderEnsemble):
+            raise TypeError(f"model must be an AutoencoderEnsemble, got {type(model).__name__}")
+        if model.n_models != len(values):
+            raise ValueError(f"{len(values)} sigmas for an ensemble of {model.n_models} members")
+        _check_batch(x, dim=model.input_dim)
+        sigma = torch.tensor(values, dtype=x.dtype, device=x.device)[:, None, None]  # (R, 1, 1)
+        eps = torch.randn((len(values), *x.shape), dtype=x.dtype, device=x.device)   # (R, N, D)
+        return ((model(x + sigma * eps) - x) ** 2).sum(-1).mean(-1).sum()
+
+    return loss
+
+
 @torch.no_grad()
 def member_errors(model: AutoencoderEnsemble, x: Tensor) -> Tensor:
     """Each member's ||r - x||^2 summed over features, averaged over x's rows: shape (R,)."""
@@ -162,6 +189,52 @@ def jacobian_tangents(model: nn.Module, x: Tensor, dim: int) -> tuple[Tensor, Te
         raise ValueError(f"dim must be an int in 1..{jac.shape[-1]}, got {dim!r}")
     _, s, vh = torch.linalg.svd(jac)
     return s, vh[:, :dim, :].transpose(1, 2)
+
+
+def encoder_jacobian(model: Autoencoder, x: Tensor, create_graph: bool = False) -> tuple[Tensor, Tensor]:
+    """The codes h = f(x), (N, k), and the encoder's Jacobians J_f(x) = dh/dx, (N, k, D), by k
+    backward passes through the whole batch: for a narrow code much cheaper than a ``vmap`` per
+    example. Valid when each row's code depends on that row alone (an MLP; not batch norm).
+    With ``create_graph=True`` both stay differentiable, for a training loss. DLB §14.7."""
+    if not isinstance(model, Autoencoder):
+        raise TypeError(f"model must be an aebook Autoencoder, got {type(model).__name__}")
+    _check_batch(x)
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        h = model.encoder(x)                                               # (N, k)
+        if h.ndim != 2 or len(h) != len(x):
+            raise ValueError(f"the encoder must map (N, D) to (N, k), got {tuple(h.shape)}")
+        rows = [torch.autograd.grad(h[:, j].sum(), x, create_graph=create_graph, retain_graph=True)[0]
+                for j in range(h.shape[1])]                               # k x (N, D)
+    jac = torch.stack(rows, 1)                                             # (N, k, D)
+    return (h, jac) if create_graph else (h.detach(), jac.detach())
+
+
+def relative_contractive_loss(lam: float) -> Callable[[Autoencoder, Tensor], Tensor]:
+    """CAE training loss whose penalty no rescaling of the code can lower, for ``aebook.fit``:
+
+        ||r - x||^2 + lam * ||J_f(x)||_F^2 / sum_j Var(h_j),
+
+    the reconstruction SUMMED over features and MEANED over the batch, ||J_f||_F^2 SUMMED over its
+    k * D entries and MEANED over the batch, divided by the codes' variance over the batch (summed
+    over the k units). DLB §14.7 (``rifai2011contractive``): the plain penalty lam ||J_f||_F^2 is
+    beaten by an encoder that shrinks its code by eps and a decoder that grows by 1/eps; tied
+    weights close that loophole for a one-layer encoder, dividing by the code's spread closes it
+    for any encoder, since f -> eps f scales both by eps^2. Batches need at least 2 rows."""
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
+
+    def loss(model: Autoencoder, x: Tensor) -> Tensor:
+        _check_batch(x)
+        if len(x) < 2:
+            raise ValueError(f"the code's variance needs a batch of at least 2 rows, got {len(x)}")
+        h, jac = encoder_jacobian(model, x, create_graph=True)             # (N, k), (N, k, D)
+        rec = ((model.decode(h) - x) ** 2).sum(1).mean()
+        if lam == 0:
+            return rec
+        return rec + lam * jac.pow(2).sum((1, 2)).mean() / h.var(0).sum()
+
+    return loss
 
 
 # --- distances to the manifold and the k-NN graph ------------------------------------------------

@@ -12,7 +12,7 @@ from sklearn.neighbors import NearestNeighbors
 from torch import nn
 
 import aebook
-from aebook import manifold
+from aebook import jacobian, manifold
 from aebook.metrics import principal_angles
 
 
@@ -92,6 +92,55 @@ def test_ensemble_bad_inputs():
         manifold.member_errors(ens, torch.zeros(5, 3))
 
 
+def test_ensemble_denoising_loss_gives_each_member_its_own_noise():
+    torch.manual_seed(0)
+    ens = manifold.AutoencoderEnsemble(3, 2, [8], 2, activation=nn.Tanh)
+    x = torch.randn(16, 2, generator=_gen())
+    torch.testing.assert_close(manifold.ensemble_denoising_loss([0, 0, 0])(ens, x),
+                               manifold.ensemble_squared_error(ens, x))
+    torch.manual_seed(1)
+    loss = manifold.ensemble_denoising_loss([0.0, 0.5, 2.0])(ens, x)
+    torch.manual_seed(1)  # the same draws, by hand: eps (3, 16, 2), member i sees x + sigma_i eps_i
+    eps = torch.randn(3, 16, 2)
+    reference = sum(aebook.sum_squared_error(ens.member(i)(x + s * eps[i]), x)
+                    for i, s in enumerate((0.0, 0.5, 2.0)))
+    torch.testing.assert_close(loss, reference)
+
+
+def test_ensemble_denoising_loss_trains_members_like_separate_daes():
+    """Member 0 (sigma 0) of a denoising ensemble trains exactly like a plain ensemble's member."""
+    torch.manual_seed(0)
+    ens = manifold.AutoencoderEnsemble(2, 2, [8], 1)
+    plain = manifold.AutoencoderEnsemble(2, 2, [8], 1)
+    plain.load_state_dict(ens.state_dict())
+    x = torch.randn(32, 2, generator=_gen(1))
+    aebook.fit(ens, x, loss=manifold.ensemble_denoising_loss([0.0, 1.0]), epochs=5, batch_size=32,
+               lr=1e-2, progress=False)
+    aebook.fit(plain, x, loss=manifold.ensemble_squared_error, epochs=5, batch_size=32, lr=1e-2,
+               progress=False)
+    torch.testing.assert_close(ens.member(0)(x), plain.member(0)(x), atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(ens.member(1)(x), plain.member(1)(x), atol=1e-3)
+
+
+def test_ensemble_denoising_loss_stays_on_the_device_and_rejects_bad_inputs():
+    ens = manifold.AutoencoderEnsemble(2, 2, [4], 1).to("meta")
+    out = manifold.ensemble_denoising_loss([0.1, 0.2])(ens, torch.zeros(5, 2, device="meta"))
+    assert out.device.type == "meta" and out.shape == ()
+    for bad in ([], "0.1", 0.1, None):
+        with pytest.raises(TypeError):
+            manifold.ensemble_denoising_loss(bad)
+    for bad in ([-0.1], [float("nan")], [True]):
+        with pytest.raises(ValueError):
+            manifold.ensemble_denoising_loss(bad)
+    ens = manifold.AutoencoderEnsemble(2, 2, [4], 1)
+    with pytest.raises(ValueError):
+        manifold.ensemble_denoising_loss([0.1])(ens, torch.zeros(5, 2))     # 1 sigma, 2 members
+    with pytest.raises(ValueError):
+        manifold.ensemble_denoising_loss([0.1, 0.2])(ens, torch.zeros(5, 3))
+    with pytest.raises(TypeError):
+        manifold.ensemble_denoising_loss([0.1, 0.2])(ens.member(0), torch.zeros(5, 2))
+
+
 # --- Jacobians and tangents ------------------------------------------------------------------
 
 @pytest.fixture
@@ -141,6 +190,64 @@ def test_tangent_functions_bad_inputs(linear_ae):
         manifold.reconstruction_jacobian(linear_ae, torch.zeros(3))
     with pytest.raises(TypeError):
         manifold.decoder_tangents(nn.Linear(3, 3), torch.zeros(2, 3))
+
+
+def test_encoder_jacobian_matches_vmap_autograd_and_stays_differentiable():
+    torch.manual_seed(0)
+    model = aebook.mlp_autoencoder(3, [8, 8], 2, activation=nn.Tanh, out_activation=None)
+    x = torch.randn(6, 3, generator=_gen())
+    h, jac = manifold.encoder_jacobian(model, x)
+    torch.testing.assert_close(h, model.encode(x))
+    torch.testing.assert_close(jac, jacobian.jacobian(model.encoder, x))  # (6, 2, 3)
+    assert not h.requires_grad and not jac.requires_grad
+    with torch.no_grad():  # works inside no_grad, as aebook.evaluate calls a loss
+        assert manifold.encoder_jacobian(model, x)[1].shape == (6, 2, 3)
+    _, jac = manifold.encoder_jacobian(model, x, create_graph=True)
+    jac.pow(2).sum().backward()
+    assert model.encoder[0].weight.grad is not None and model.encoder[0].weight.grad.abs().sum() > 0
+    with pytest.raises(TypeError):
+        manifold.encoder_jacobian(model.encoder, x)
+    with pytest.raises(ValueError):
+        manifold.encoder_jacobian(model, torch.zeros(3))
+
+
+def test_relative_contractive_loss_in_closed_form_and_scale_invariant():
+    """For a linear encoder h = W x + b, J_f = W at every x; rescaling f by eps and g by 1/eps
+    leaves the relative loss unchanged, while the plain CAE penalty falls by eps^2."""
+    torch.manual_seed(0)
+    model = aebook.LinearAutoencoder(3, 2)
+    x = torch.randn(50, 3, generator=_gen())
+    w = model.encoder.weight.detach()
+    h = model.encode(x).detach()
+    rec = aebook.sum_squared_error(model(x), x)
+    expected = rec + 0.3 * w.pow(2).sum() / h.var(0).sum()
+    torch.testing.assert_close(manifold.relative_contractive_loss(0.3)(model, x), expected)
+    torch.testing.assert_close(manifold.relative_contractive_loss(0)(model, x), rec)
+    plain = jacobian.contractive_loss(0.3)(model, x)
+    with torch.no_grad():
+        model.encoder.weight.mul_(0.1)
+        model.encoder.bias.mul_(0.1)
+        model.decoder.weight.div_(0.1)
+    torch.testing.assert_close(manifold.relative_contractive_loss(0.3)(model, x), expected)
+    torch.testing.assert_close(jacobian.contractive_loss(0.3)(model, x) - rec,
+                               0.01 * (plain - rec), rtol=1e-4, atol=1e-6)
+
+
+def test_relative_contractive_loss_trains_and_rejects_bad_inputs():
+    torch.manual_seed(0)
+    model = aebook.mlp_autoencoder(2, [16], 2, activation=nn.Tanh, out_activation=None)
+    x = torch.randn(64, 2, generator=_gen())
+    loss = manifold.relative_contractive_loss(0.1)
+    before = aebook.evaluate(model, x, loss)
+    aebook.fit(model, x, loss=loss, epochs=20, batch_size=32, lr=1e-2, progress=False)
+    assert aebook.evaluate(model, x, loss) < before
+    for bad in (-1.0, float("inf"), True, "0.1"):
+        with pytest.raises(ValueError):
+            manifold.relative_contractive_loss(bad)
+    with pytest.raises(ValueError):
+        loss(model, x[:1])               # no variance from one row
+    with pytest.raises(ValueError):
+        loss(model, torch.zeros(4))      # not an (N, D) batch
 
 
 # --- distances, the k-NN graph, rank correlation ---------------------------------------------
