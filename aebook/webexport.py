@@ -161,7 +161,7 @@ def _latent(view: View, dtype: str) -> tuple[dict, dict]:
     (n1, o1), (n2, o2) = view.controls.items()
     corners = [(o1[0], o2[0]), (o1[-1], o2[-1]), (o1[0], o2[-1]), (o1[len(o1) // 3], o2[len(o2) // 2])]
     h = src["base"].repeat(len(corners), 1)  # (4, k): the codes of the check's settings
-    h[:, src["dims"][0]], h[:, src["dims"][1]] = torch.tensor(corners).T
+    h[:, src["dims"][0]], h[:, src["dims"][1]] = torch.tensor(corners).T  # cpu: base is a CPU copy
     net, err = _exported(src["decode"], dtype, h)
     data = {"decoder": net, "base": _arr(src["base"]), "dims": list(src["dims"])}
     settings = [{n1: a, n2: b} for a, b in corners]
@@ -171,7 +171,7 @@ def _latent(view: View, dtype: str) -> tuple[dict, dict]:
 def _interpolation(view: View, dtype: str) -> tuple[dict, dict]:
     src = view.source
     (h_a, h_b), k, n = src["h"], len(src["h"][0]), src["n_samples"]
-    codes = {s: torch.tensor(Mulberry32(s).normal(n * k), dtype=torch.float32).reshape(n, k)
+    codes = {s: torch.tensor(Mulberry32(s).normal(n * k), dtype=torch.float32).reshape(n, k)  # cpu: apply moves it
              for s in view.controls["seed"][:2]}
     net, err = _exported(src["decode"], dtype, torch.cat([torch.stack([h_a, h_b]), *codes.values()]))
     data = {"decoder": net, "h": [_arr(h_a), _arr(h_b)], "x": [_arr(x) for x in src["x"]], "n_samples": n}
@@ -222,7 +222,7 @@ def _point(view: View, fields: Mapping[str, Mapping[str, Any]] | None) -> tuple[
     names = list(next(iter(fields.values())))
     cases, saved = _cases(view, settings, names), dict(view.values)
     for case in cases:
-        s, p = case["values"]["setting"], torch.tensor([[case["values"]["x1"], case["values"]["x2"]]])
+        s, p = case["values"]["setting"], torch.tensor([[case["values"]["x1"], case["values"]["x2"]]])  # cpu: as the view's
         for name, f in fields[s].items():
             ours, theirs = f(p)[0].detach().numpy(), unpack(case["outputs"][name])
             if not np.allclose(ours, theirs, rtol=1e-4, atol=1e-5 * (1 + np.abs(theirs).max())):

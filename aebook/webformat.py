@@ -79,7 +79,7 @@ def export_net(layers: list[nn.Module], dtype: str = "f32") -> dict[str, Any]:
     out = []
     for layer in layers:
         if isinstance(layer, nn.Linear):
-            bias = layer.bias if layer.bias is not None else torch.zeros(layer.out_features)
+            bias = layer.bias if layer.bias is not None else np.zeros(layer.out_features)
             out.append({"op": "linear", "w": pack(layer.weight, dtype), "b": pack(bias)})
         elif ACTIVATIONS.get(type(layer)):
             out.append({"op": ACTIVATIONS[type(layer)]})
