@@ -5,8 +5,8 @@ Modules, each importing only those before it:
 devices, idx -> scale -> data, toy -> models -> losses -> training -> claims -> metrics -> plotting.
 The topic modules of the chapters (sparsity, corruption, jacobian, fields, probe, depth, vae,
 manifold, sparse_coding, psd, retrieval) build on these; views and explore, the interactive
-explorers, come last and import ipywidgets only when an explorer is shown. None of them is
-imported here.
+explorers, come last and import ipywidgets only when an explorer is shown; webformat and webexport
+export those explorers to run in the static site's pages. None of them is imported here.
 """
 from .claims import claim, measure
 from .data import IMAGE_SHAPE, ImageData, load_fashion_mnist, load_mnist
