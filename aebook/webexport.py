@@ -8,7 +8,7 @@ its networks run by a short forward pass in the page (`aebook.webformat` is its 
 data sit in the cell's output, so a chapter served from the execution cache gives the same page.
 Outside the book's site (Jupyter, Colab) the div shows one line of text and nothing else.
 
-The output's second MIME type, ``CHECK_MIME``, which no frontend renders, holds the Python view's
+The output's metadata (under ``CHECK_KEY``), which no frontend shows, hold the Python view's
 own outputs at a few settings: the browser check (tests/browser) feeds the same settings to the
 page and compares. Everything comes from the view's ``source`` (see `aebook.views.View`), so the
 page cannot drift from the Python view; a point view's fields are Python functions, so they are
@@ -34,7 +34,7 @@ from .views import DPI, SHARP, View, apply
 from .webformat import CORRUPTIONS, Mulberry32, corrupt, export_net, mlp_layers, pack, run_net, unpack
 
 FORMAT = 1  # of the exported data; the page's script refuses other formats
-CHECK_MIME = "application/vnd.aebook.explorer-check+json"
+CHECK_KEY = "aebook-explorer-check"  # in the output's metadata: myst-nb warns of unknown MIME types
 NOTE = ("A live version of this explorer runs in the browser on the book's web pages, without a "
         "kernel (it needs JavaScript).")
 
@@ -259,7 +259,8 @@ def export(view: View, fields: Mapping[str, Mapping[str, Any]] | None = None,
 
 
 class Explorer:
-    """The display object of `live`: text/html for the page, CHECK_MIME for the browser check."""
+    """The display object of `live`: text/html for the page, CHECK_KEY in its metadata for the
+    browser check."""
 
     def __init__(self, spec: dict, check: dict) -> None:
         payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
@@ -270,8 +271,8 @@ class Explorer:
         self.html = self.html.replace('">', f'" data-weight="{self.weight["bytes"]}">', 1)
         self.check = {**check, "weight": self.weight}
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
-        return {"text/html": self.html, CHECK_MIME: self.check, "text/plain": repr(self)}
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict, dict]:
+        return {"text/html": self.html, "text/plain": repr(self)}, {CHECK_KEY: self.check}
 
     def __repr__(self) -> str:
         w = self.weight

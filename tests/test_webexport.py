@@ -110,8 +110,10 @@ def test_latent_export_holds_the_decoder_and_the_views_own_outputs():
         page = webformat.run_net(spec["data"]["decoder"], h.numpy())[0]
         assert np.abs(page - image).max() <= check["export_error"] <= 1e-3
     assert view.values == {"h1": view.initial["h1"], "h2": view.initial["h2"]}  # restored
-    bundle = explorer._repr_mimebundle_()
-    assert set(bundle) == {"text/html", webexport.CHECK_MIME, "text/plain"}
+    from IPython.core.formatters import DisplayFormatter
+
+    data, metadata = DisplayFormatter().format(explorer)  # as a notebook stores the output
+    assert set(data) == {"text/html", "text/plain"} and metadata == {webexport.CHECK_KEY: explorer.check}
     assert 'data-weight="' in explorer.html and explorer.weight["bytes"] == len(explorer.html.encode()) - len(
         f' data-weight="{explorer.weight["bytes"]}"')
     assert "</script>" not in explorer.html.split('class="aebook-explorer-data">')[1][:-len("</script></div>")]

@@ -1,7 +1,7 @@
 """The live explorers of the static site (aebook.webexport, _static/aebook-explorer.js), in Chromium.
 
 For each explorer: the page's numbers against the Python view's, at the settings the export's
-check data holds (CHECK_MIME in the cell's output, which the page does not render), within
+check data holds (CHECK_KEY in the output's metadata, which the page does not show), within
 TOLERANCE; every control moved with the keyboard, and the outputs and the pixels must change; one
 update timed in the page (performance.now(); goal: under 16 ms, a frame).
 
@@ -230,8 +230,8 @@ def book_checks(source: Path) -> list[dict]:
     nb = executed_notebook(source)
     if nb is None:
         return []
-    return [out["data"][webexport.CHECK_MIME] for cell in nb["cells"] for out in cell.get("outputs", [])
-            if webexport.CHECK_MIME in out.get("data", {})]
+    return [out["metadata"][webexport.CHECK_KEY] for cell in nb["cells"] for out in cell.get("outputs", [])
+            if webexport.CHECK_KEY in out.get("metadata", {})]
 
 
 WITH_EXPLORERS = [s for s in CHAPTERS if '"explorer-web"' in s.read_text()]
