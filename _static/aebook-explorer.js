@@ -36,16 +36,16 @@
       out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = half(h[i]);
     } else if (p.dtype === "i8") {
-      const q = new Int8Array(raw.buffer, 0, n), scale = unpack({dtype: "f32", shape: [p.shape[0]], data: p.scale});
-      const cols = p.shape[1];
+      // one scale per p.group entries of a row; rows are whole groups
+      const q = new Int8Array(raw.buffer, 0, n), scale = unpack({dtype: "f32", shape: [n / p.group], data: p.scale});
       out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = q[i] * scale[(i / cols) | 0];
+      for (let i = 0; i < n; i++) out[i] = q[i] * scale[(i / p.group) | 0];
     } else throw new Error(`unknown dtype ${p.dtype}`);
     out.shape = p.shape;
     return out;
   }
 
-  // ---- networks: weights kept transposed, (in, out), so that a zero input costs nothing
+  // ---- networks: y = x W^T + b as dot products of W's rows (out, in) with four inputs at a time
   const ACT = {
     relu: v => (v > 0 ? v : 0), sigmoid: v => 1 / (1 + Math.exp(-v)), tanh: Math.tanh,
     silu: v => v / (1 + Math.exp(-v)), softplus: v => (v > 20 ? v : Math.log1p(Math.exp(v))),
@@ -56,10 +56,35 @@
         if (!ACT[l.op]) throw new Error(`unknown layer ${l.op}`);
         return {act: ACT[l.op]};
       }
-      const w = unpack(l.w), [out, inp] = w.shape, wt = new Float32Array(out * inp);
-      for (let j = 0; j < out; j++) for (let i = 0; i < inp; i++) wt[i * out + j] = w[j * inp + i];
-      return {wt, b: unpack(l.b), inp, out};
+      const w = unpack(l.w);
+      return {w, b: unpack(l.b), out: w.shape[0], inp: w.shape[1]};
     });
+  }
+  function linear({w, b, inp, out}, x, n) {
+    const y = new Float32Array(n * out);
+    let r = 0;
+    for (; r + 4 <= n; r += 4) { // four rows share each load of a weight
+      const o0 = r * inp, o1 = o0 + inp, o2 = o1 + inp, o3 = o2 + inp;
+      for (let j = 0; j < out; j++) {
+        const wo = j * inp;
+        let s0 = b[j], s1 = b[j], s2 = b[j], s3 = b[j];
+        for (let i = 0; i < inp; i++) {
+          const wi = w[wo + i];
+          s0 += wi * x[o0 + i]; s1 += wi * x[o1 + i]; s2 += wi * x[o2 + i]; s3 += wi * x[o3 + i];
+        }
+        y[r * out + j] = s0; y[(r + 1) * out + j] = s1; y[(r + 2) * out + j] = s2; y[(r + 3) * out + j] = s3;
+      }
+    }
+    for (; r < n; r++) {
+      const o = r * inp;
+      for (let j = 0; j < out; j++) {
+        const wo = j * inp;
+        let s = b[j];
+        for (let i = 0; i < inp; i++) s += w[wo + i] * x[o + i];
+        y[r * out + j] = s;
+      }
+    }
+    return y;
   }
   function forward(layers, x, n) { // x: n rows -> Float32Array of n rows
     let h = x;
@@ -68,20 +93,7 @@
         const g = new Float32Array(h.length);
         for (let i = 0; i < h.length; i++) g[i] = l.act(h[i]);
         h = g;
-        continue;
-      }
-      const y = new Float32Array(n * l.out), {wt, b, inp, out} = l;
-      for (let r = 0; r < n; r++) {
-        const yo = r * out, xo = r * inp;
-        for (let j = 0; j < out; j++) y[yo + j] = b[j];
-        for (let i = 0; i < inp; i++) {
-          const v = h[xo + i];
-          if (v === 0) continue;
-          const wo = i * out;
-          for (let j = 0; j < out; j++) y[yo + j] += v * wt[wo + j];
-        }
-      }
-      h = y;
+      } else h = linear(l, h, n);
     }
     return h;
   }

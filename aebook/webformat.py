@@ -4,7 +4,9 @@ The browser runs the explorers of `aebook.webexport` with a short hand-written f
 seeded generator. This module holds their Python twins, so that the page's numbers can be checked:
 
 - `pack`/`unpack`: arrays as base64 in the page, float32, float16, or int8 with one float32 scale
-  per row (symmetric, ``max |row| / 127``); the page decodes them to float32, as `unpack` does;
+  per group of up to 64 entries of a row (symmetric, ``max |group| / 127``: a trained DAE's rows
+  have outliers, and one scale per row costs it twice the error); the page decodes them to float32,
+  as `unpack` does;
 - `export_net`/`run_net`: an MLP (``nn.Linear`` and elementwise activations) as a list of layers,
   and its forward pass with the decoded weights, in float32 like the page's Float32Arrays;
 - `Mulberry32`: the page's uniform generator (Tommy Ettinger's mulberry32, 32-bit state), with
@@ -26,10 +28,12 @@ from torch import nn
 ACTIVATIONS = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.SiLU: "silu",
                nn.Softplus: "softplus", nn.Identity: None}
 DTYPES = ("f32", "f16", "i8")
+GROUP = 64  # int8: entries of a row that share a scale, at most
 
 
 def pack(a: Any, dtype: str = "f32") -> dict[str, Any]:
-    """An array as {"dtype", "shape", "data"} (and "scale" for int8: one per row of a 2-D array)."""
+    """An array as {"dtype", "shape", "data"} (and for int8 of a 2-D array "group", the largest
+    divisor of the row length up to ``GROUP``, and "scale", one per group of each row)."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
     a = (a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)).astype(np.float32)
@@ -39,10 +43,12 @@ def pack(a: Any, dtype: str = "f32") -> dict[str, Any]:
     if dtype == "i8":
         if a.ndim != 2:
             raise ValueError(f"int8 packs 2-D arrays (a scale per row), got shape {a.shape}")
-        scale = np.abs(a).max(1) / 127  # (rows,)
+        group = max(g for g in range(1, GROUP + 1) if a.shape[1] % g == 0)
+        a = a.reshape(len(a), -1, group)  # (rows, groups, group)
+        scale = np.abs(a).max(2, keepdims=True) / 127
         scale[scale == 0] = 1
-        out["scale"] = _b64(scale.astype("<f4"))
-        a = np.round(a / scale[:, None]).astype(np.int8)
+        out.update(group=group, scale=_b64(scale.astype("<f4")))
+        a = np.round(a / scale).astype(np.int8)
     out["data"] = _b64(a.astype({"f32": "<f4", "f16": "<f2", "i8": "i1"}[dtype]))
     return out
 
@@ -57,7 +63,8 @@ def unpack(p: dict[str, Any]) -> np.ndarray:
     a = np.frombuffer(raw, {"f32": "<f4", "f16": "<f2", "i8": "i1"}[p["dtype"]]).astype(np.float32)
     a = a.reshape(p["shape"])
     if p["dtype"] == "i8":
-        a = a * np.frombuffer(base64.b64decode(p["scale"]), "<f4")[:, None]
+        scale = np.frombuffer(base64.b64decode(p["scale"]), "<f4")
+        a = (a.reshape(len(a), -1, p["group"]) * scale.reshape(len(a), -1, 1)).reshape(p["shape"])
     return a
 
 

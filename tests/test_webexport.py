@@ -23,8 +23,17 @@ def test_pack_round_trips_within_the_dtypes_precision(dtype, tol):
     a = torch.randn(5, 7)
     back = webformat.unpack(webformat.pack(a, dtype))
     assert back.dtype == np.float32 and back.shape == (5, 7)
-    # relative to each row's largest entry (int8: one scale per row)
     assert np.abs(back - a.numpy()).max() <= tol * a.abs().max().item() + 1e-7
+
+
+def test_int8_scales_groups_of_a_row():
+    a = np.ones((2, 784), dtype=np.float32)
+    a[0, 0] = 100.0  # an outlier costs only its own group's precision
+    p = webformat.pack(a, "i8")
+    assert p["group"] == 56 and len(p["scale"]) > 0
+    back = webformat.unpack(p)
+    assert back[0, 0] == 100.0 and np.allclose(back[0, 56:], 1) and np.allclose(back[1], 1)
+    assert abs(back[0, 1] - 1) < 0.4  # in the outlier's group: 100 / 127 steps
 
 
 def test_pack_rejects_what_the_page_cannot_read():
