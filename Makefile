@@ -7,6 +7,7 @@
 #   make colab-test   the same, and every chapter at quick scale under nbval
 #   make publish-check   with PUBLISH=1: fail if _config.yml still names the placeholder repository
 #   make colab-links  after changing _config.yml's repository: rewrite the chapters' Colab links
+#   make lab    JupyterLab (and Notebook 7) into .venv, then open the chapters in it
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -22,7 +23,7 @@ THREADS ?= 1
 TORCH_INDEX ?=
 
 .PHONY: test benchmark book check-site unit nbval serve clean colab-aebook colab-unit colab-test \
-	publish-check colab-links
+	publish-check colab-links lab
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -101,6 +102,20 @@ publish-check: $(STAMP)
 
 colab-links: $(STAMP)
 	$(BIN)/python tools/publish.py links
+
+# Reading the chapters in Jupyter: JupyterLab and Notebook 7 (the /tree page) in .venv, which already
+# has the kernel and ipywidgets. Jupyter refuses to run as root without --allow-root (containers):
+# added only then. LAB_ARGS passes more, e.g. LAB_ARGS="--no-browser --port 8888".
+LAB_PIN  := jupyterlab==4.6.6 notebook==7.6.5
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
+$(VENV)/.lab: $(STAMP) Makefile
+	$(BIN)/python -m pip install --quiet $(LAB_PIN)
+	touch $@
+
+lab: $(VENV)/.lab
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.default_url=/lab/tree/chapters \
+	  $(LAB_ROOT) $(LAB_ARGS)
 
 serve:
 	$(BIN)/python -m http.server --directory _build/html 8000

@@ -6,7 +6,8 @@ devices, idx -> scale -> data, toy -> models -> losses -> training -> claims -> 
 The topic modules of the chapters (sparsity, corruption, jacobian, tangents, fields, probe,
 sampling, depth, vae, manifold, sparse_coding, psd, lista, retrieval, timing) build on these;
 views and explore, the interactive explorers, come last and import ipywidgets only when an
-explorer is shown. None of them is imported here.
+explorer is shown; webformat and webexport export those explorers to run in the static site's
+pages. None of them is imported here.
 """
 from .claims import claim, measure
 from .data import IMAGE_SHAPE, ImageData, load_fashion_mnist, load_mnist

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from .models import eval_mode
 from .plotting import tile_images
-from .views import DPI, Fn, View, apply, plot_sweep, show, sweep
+from .views import DPI, SHARP, Fn, View, apply, plot_sweep, show, sweep
 
 __all__ = ["View", "show", "sweep", "plot_sweep", "latent_view", "interpolation_view", "noise_view",
            "penalty_view", "point_view"]
@@ -37,13 +37,14 @@ def _image_axes(ax: Axes, mosaic: np.ndarray) -> Any:
 
 def _scatter_image(x: Tensor, y: Tensor, colours: np.ndarray | None, xlim: tuple[float, float],
                    ylim: tuple[float, float], size_px: tuple[float, float]) -> np.ndarray:
-    """A scatter plot of (x, y) over xlim x ylim rendered once, as an (H, W, 4) image of size_px."""
-    fig = Figure(figsize=(size_px[0] / DPI, size_px[1] / DPI), dpi=DPI)
+    """A scatter plot of (x, y) over xlim x ylim rendered once, as an (H, W, 4) image of size_px
+    at SHARP times its pixels (sharp in the widget's PNG; smoothed down in the static sweep)."""
+    fig = Figure(figsize=(size_px[0] / DPI, size_px[1] / DPI), dpi=DPI * SHARP)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     ax.set(xlim=xlim, ylim=ylim)
-    ax.scatter(x.numpy(), y.numpy(), s=1, c=colours)
+    ax.scatter(x.numpy(), y.numpy(), s=1 / SHARP, c=colours)
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba()).copy()
 
@@ -77,7 +78,7 @@ def latent_view(decode: Fn, codes: Tensor, labels: Tensor | None = None, dims: t
     box = ax_map.get_position()  # the map's scatter, drawn once as an image: a cheap redraw
     size = (box.width * fig.get_figwidth() * DPI, box.height * fig.get_figheight() * DPI)
     ax_map.imshow(_scatter_image(codes[:, d1], codes[:, d2], colours, xlim, ylim, size),
-                  extent=(*xlim, *ylim), aspect="auto", interpolation="nearest", zorder=1)
+                  extent=(*xlim, *ylim), aspect="auto", zorder=1)
 
     def update(**v: float) -> dict[str, Any]:
         h = base.clone()
@@ -89,8 +90,11 @@ def latent_view(decode: Fn, codes: Tensor, labels: Tensor | None = None, dims: t
         return {"h": h, "image": x}
 
     mid = steps // 2
+    source = {"kind": "latent", "decode": decode, "base": base, "dims": (d1, d2),
+              "panels": {"map": ax_map, "image": ax_img}, "hide": [marker, image],
+              "texts": {"title": ax_img.title}}
     return View(fig, update, {names[0]: grids[0], names[1]: grids[1]},
-                {names[0]: grids[0][mid], names[1]: grids[1][mid]})
+                {names[0]: grids[0][mid], names[1]: grids[1][mid]}, source)
 
 
 def interpolation_view(encode: Fn, decode: Fn, x_a: Tensor, x_b: Tensor, steps: int = 11,
@@ -117,7 +121,11 @@ def interpolation_view(encode: Fn, decode: Fn, x_a: Tensor, x_b: Tensor, steps: 
         ax_line.set_title(f"x_a, g((1 − t) f(x_a) + t f(x_b)) at t = {t:g}, x_b", fontsize="small")
         return {"interpolated": x_t, "samples": samples}
 
-    return View(fig, update, {"t": np.round(np.linspace(0, 1, steps), 3).tolist(), "seed": list(range(seeds))})
+    source = {"kind": "interpolation", "decode": decode, "x": (x_a, x_b), "h": (h_a, h_b),
+              "n_samples": n_samples, "panels": {"line": ax_line, "prior": ax_prior},
+              "hide": [line, prior], "texts": {"title": ax_line.title}}
+    return View(fig, update, {"t": np.round(np.linspace(0, 1, steps), 3).tolist(), "seed": list(range(seeds))},
+                source=source)
 
 
 def noise_view(daes: Mapping[str, tuple[Fn, Callable[..., Tensor]]], x: Tensor, plain: Fn | None = None,
@@ -140,6 +148,7 @@ def noise_view(daes: Mapping[str, tuple[Fn, Callable[..., Tensor]]], x: Tensor, 
         images[row] = _image_axes(ax, tile_images(x, len(x)))
         ax.text(-0.01, 0.5, row, transform=ax.transAxes, ha="right", va="center", fontsize="small")
     fig.subplots_adjust(left=0.15, right=0.99, top=0.78, bottom=0.02, hspace=0.08)
+    title = fig.suptitle("", fontsize="small")
 
     def update(corruption: str, level: float) -> dict[str, Any]:
         model, corrupt = daes[corruption]
@@ -151,12 +160,14 @@ def noise_view(daes: Mapping[str, tuple[Fn, Callable[..., Tensor]]], x: Tensor, 
         errors = {k: float(((r - x) ** 2).sum(1).mean()) for k, r in out.items()}
         for row, r in out.items():
             images[row].set_data(tile_images(r, len(x)))
-        fig.suptitle(f"{corruption}, level {level:g}\nerror to the clean digits: "
-                     + " · ".join(f"{k} {e:.1f}" for k, e in errors.items()), fontsize="small")
+        title.set_text(f"{corruption}, level {level:g}\nerror to the clean digits: "
+                       + " · ".join(f"{k} {e:.1f}" for k, e in errors.items()))
         return {**out, "errors": errors}
 
+    source = {"kind": "noise", "daes": daes, "plain": plain, "output": output, "x": x, "rows": rows,
+              "panels": dict(zip(rows, axes)), "hide": list(images.values()), "texts": {"title": title}}
     return View(fig, update, {"corruption": list(daes), "level": [float(v) for v in levels]},
-                {"level": float(levels[len(levels) // 2])})
+                {"level": float(levels[len(levels) // 2])}, source)
 
 
 def penalty_view(models: Mapping[float, nn.Module], x: Tensor, filters: Callable[[nn.Module], Tensor],
@@ -227,16 +238,21 @@ def penalty_view(models: Mapping[float, nn.Module], x: Tensor, filters: Callable
 
 
 def point_view(settings: Mapping[str, Mapping[str, Callable[[Tensor], Tensor]]], background: Callable[[Axes], Any],
-               lim: tuple[float, float], steps: int = 29, scale: float = 1.0) -> View:
+               lim: tuple[float, float], steps: int = 29, scale: float = 1.0,
+               start: tuple[float, float] | None = None, zero: float = 1e-4) -> View:
     """Vector fields at one point of the plane (DLB §14.5, §14.6): x1 and x2 move the point, and
     each field, a function (M, 2) -> (M, 2), draws its vector there as an arrow ``scale`` times its
     length. ``settings`` maps a setting's name (e.g. a noise level) to its fields, with the same
-    field names in every setting; the title gives the cosine between the first two fields.
-    ``background(ax)`` draws what the fields live on (a density, data points, a curve)."""
+    field names in every setting; the title gives the cosine between the first two fields,
+    "undefined" where either is shorter than ``zero``. ``background(ax)`` draws what the fields
+    live on (a density, data points, a curve). The point starts at the slider values nearest to
+    ``start`` (default: the centre), which should be a point where the fields are not zero."""
     names = [list(f) for f in settings.values()]
     if not settings or any(n != names[0] for n in names) or not names[0]:
         raise ValueError(f"every setting must name the same non-empty fields, got {names}")
     ticks = np.round(np.linspace(lim[0], lim[1], steps), 3).tolist()
+    nearest = lambda c: min(ticks, key=lambda t: abs(t - c))  # noqa: E731
+    x0 = (ticks[steps // 2],) * 2 if start is None else tuple(map(nearest, start))
     fig = Figure(figsize=(4.2, 4.4))
     ax = fig.subplots()
     background(ax)
@@ -259,9 +275,14 @@ def point_view(settings: Mapping[str, Mapping[str, Callable[[Tensor], Tensor]]],
         title = f"{setting}, x = ({x1:.2f}, {x2:.2f})"
         if len(vectors) > 1:
             u, v = list(vectors.values())[:2]
-            title += f": cosine {float(torch.cosine_similarity(u, v, dim=0)):.2f}"
+            defined = min(float(u.norm()), float(v.norm())) >= zero
+            cosine = float(torch.cosine_similarity(u, v, dim=0)) if defined else None
+            title += ": cosine " + ("undefined" if cosine is None else f"{cosine:.2f}")
         ax.set_title(title, fontsize="small")
         return vectors
 
+    source = {"kind": "point", "settings": settings, "scale": scale, "zero": zero, "lim": lim,
+              "arrows": arrows, "panels": {"plane": ax}, "hide": [*arrows, point],
+              "texts": {"title": ax.title}}
     return View(fig, update, {"setting": list(settings), "x1": ticks, "x2": ticks},
-                {"x1": ticks[steps // 2], "x2": ticks[steps // 2]})
+                {"x1": x0[0], "x2": x0[1]}, source)

@@ -8,7 +8,10 @@ side) and the tests. `aebook.explore` builds the book's explorers on it.
 
 The figures are `matplotlib.figure.Figure` objects, not pyplot ones, so a notebook does not also
 show them inline; `show` renders them to PNG for an ``ipywidgets.Image``, which works the same in
-Jupyter, Colab and VS Code without an interactive matplotlib backend.
+Jupyter, Colab and VS Code without an interactive matplotlib backend. The widget shows the figure
+at its natural size (one CSS pixel per pixel at ``DPI``), never stretched to the output's width,
+from a PNG of ``SHARP`` times as many pixels, so it stays sharp on high-density screens.
+`aebook.webexport` exports a view to run in the reader's browser, without a kernel.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from torch import Tensor, nn
 from .models import eval_mode
 
 DPI = 80  # of the rendered views: small PNGs redraw fast
+SHARP = 2  # PNG pixels per CSS pixel in the widget: sharp where a CSS pixel is two screen pixels
 Fn = Callable[[Tensor], Tensor]
 
 
@@ -38,12 +42,14 @@ class View:
     """A figure, the options of each control (name -> list of values, in order), and
     ``update(**values)``, which redraws ``fig`` for one value of every control and returns what it
     drew. ``values`` holds the current setting; the first option of each control to begin with,
-    unless ``initial`` says otherwise."""
+    unless ``initial`` says otherwise. ``source`` records what the view was built from (its kind,
+    models, arrays and the artists ``update`` changes), for `aebook.webexport`."""
 
     fig: Figure
     update: Callable[..., dict[str, Any]]
     controls: dict[str, list]
     initial: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.controls or any(not isinstance(v, list) or not v for v in self.controls.values()):
@@ -64,22 +70,35 @@ class View:
         self.drawn = self.update(**self.values)
         return self.drawn
 
-    def png(self) -> bytes:
-        """The figure as PNG bytes. Drawn on the canvas and encoded with light compression: about
-        twice as fast as ``savefig``, which lays the figure out again for its own dpi."""
+    def png(self, scale: float = 1) -> bytes:
+        """The figure as PNG bytes, ``scale`` times `size` in pixels. Drawn on the canvas and
+        encoded with light compression: about twice as fast as ``savefig``, which lays the figure
+        out again for its own dpi."""
         buffer = io.BytesIO()
-        PIL.Image.fromarray(self.rgba()).save(buffer, format="png", compress_level=1)
+        PIL.Image.fromarray(self.rgba(scale)).save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
-    def rgba(self) -> np.ndarray:
-        """The figure as an (H, W, 4) uint8 array."""
-        self.fig.canvas.draw()
-        return np.asarray(self.fig.canvas.buffer_rgba()).copy()
+    def rgba(self, scale: float = 1) -> np.ndarray:
+        """The figure as an (H, W, 4) uint8 array, ``scale`` times `size` in pixels."""
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not 0 < scale <= 8:
+            raise ValueError(f"scale must be a number in (0, 8], got {scale!r}")
+        self.fig.set_dpi(DPI * scale)
+        try:
+            self.fig.canvas.draw()
+            return np.asarray(self.fig.canvas.buffer_rgba()).copy()
+        finally:
+            self.fig.set_dpi(DPI)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the figure in CSS pixels, at ``DPI``: the size `show` displays."""
+        w, h = self.fig.get_size_inches() * DPI
+        return round(w), round(h)
 
     def response_ms(self, changes: int = 6, reduce: Callable[[list[float]], float] = statistics.median) -> float:
         """Wall time of one change in ms, ``reduce``d over ``changes`` changes (the median by
-        default): a new value of one control, the redraw and the PNG a widget would show. Steps
-        through the controls in turn; restores the setting."""
+        default): a new value of one control, the redraw and the PNG the widget shows (at
+        ``SHARP`` times the size). Steps through the controls in turn; restores the setting."""
         saved, times = dict(self.values), []
         names = list(self.controls)
         for i in range(changes):
@@ -88,7 +107,7 @@ class View:
             value = options[(options.index(self.values[name]) + 1) % len(options)]
             t0 = time.perf_counter()
             self.set(**{name: value})
-            self.png()
+            self.png(SHARP)
             times.append(1000 * (time.perf_counter() - t0))
         self.set(**saved)
         return reduce(times)
@@ -100,10 +119,17 @@ def _label(value: Any) -> str:
 
 def show(view: View) -> Any:
     """The live explorer: a widget per control with a choice, the figure, and the time of the last
-    redraw. Numbers get a slider over their options, anything else a dropdown. Needs ipywidgets."""
+    redraw. Numbers get a slider over their options, anything else a dropdown. Needs ipywidgets.
+
+    The figure shows at its natural size (`View.size` in CSS pixels, or narrower to fit the output,
+    keeping its aspect), left-aligned: a flex box would otherwise stretch it to the output's width
+    and blur it. Its PNG has ``SHARP`` times the pixels. The controls wrap onto more rows when the
+    output is narrow."""
     import ipywidgets as widgets  # lazily: import aebook works without it
 
-    image = widgets.Image(value=view.png(), format="png")
+    width, _ = view.size
+    image = widgets.Image(value=view.png(SHARP), format="png", layout=widgets.Layout(
+        width=f"{width}px", height="auto", max_width="100%", align_self="flex-start"))
     status = widgets.Label()
     controls = {}
     for name, options in view.controls.items():
@@ -116,12 +142,13 @@ def show(view: View) -> Any:
     def redraw(_change: Any = None) -> None:
         t0 = time.perf_counter()
         view.set(**{name: c.value for name, c in controls.items()})
-        image.value = view.png()
+        image.value = view.png(SHARP)
         status.value = f"redrawn in {1000 * (time.perf_counter() - t0):.0f} ms"
 
     for c in controls.values():
         c.observe(redraw, names="value")
-    return widgets.VBox([widgets.HBox(list(controls.values())), image, status])
+    row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+    return widgets.VBox([row, image, status])
 
 
 def sweep(view: View, ncols: int = 1, **values: Sequence) -> np.ndarray:

@@ -123,6 +123,32 @@ def test_point_view_evaluates_each_field_at_the_point():
         explore.point_view({"s": {"a": abs}, "t": {"b": abs}}, lambda ax: None, (0.0, 1.0))
 
 
+def test_point_view_starts_where_asked_and_has_no_cosine_against_a_zero_vector():
+    settings = {"s": {"a": lambda p: p, "b": lambda p: torch.ones_like(p)}}
+    view = explore.point_view(settings, lambda ax: None, (-2.0, 2.0), steps=9, start=(1.4, -0.6))
+    assert view.values == {"setting": "s", "x1": 1.5, "x2": -0.5}  # the nearest slider values
+    assert view.fig.axes[0].get_title().endswith("cosine 0.45")  # 1 / (sqrt 2.5 sqrt 2)
+    view.set(x1=0.0, x2=0.0)  # field a vanishes here: no direction to compare
+    assert view.fig.axes[0].get_title().endswith("cosine undefined")
+    assert point().values["x1"] == 0.0  # without start: the centre
+
+
+def test_explorers_fit_a_small_laptop_screen(x):
+    """Every explorer at its natural size (View.size, CSS pixels) fits a 1,366 x 768 window with
+    JupyterLab around it: at most 1,000 px wide, and at most 520 px high, leaving about 90 px for
+    the controls and the status line (the browser's and JupyterLab's bars take about 160 px)."""
+    models = {lam: sparsity.sparse_autoencoder(784, 64) for lam in (0.0, 1.0)}
+    tied = {lam: aebook.tied_autoencoder(784, 16) for lam in (0.0, 1.0)}
+    vae = VAE(784, hidden=[32], latent_dim=4)
+    built = [latent()[1], noise(x)[1], noise(torch.rand(8, 784))[1], point(),
+             explore.interpolation_view(vae.encode, vae.decode_mean, x[0], x[1]),
+             explore.penalty_view(models, x, sparsity.decoder_filters),
+             explore.penalty_view(tied, x, lambda m: m.encoder[0].weight, spectrum=True)]
+    for view in built:
+        w, h = view.size
+        assert w <= 1000 and h <= 520, f"{view.source.get('kind', 'penalty')}: {w} x {h} px"
+
+
 @pytest.mark.parametrize("make", ["latent", "noise", "penalty", "point"])
 def test_a_change_redraws_within_100_ms(make, x):
     """The goal of 100 ms a change, on models of the chapters' sizes. The fastest of six changes:

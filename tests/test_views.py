@@ -86,6 +86,26 @@ def test_show_redraws_when_a_control_changes():
     assert view.values["a"] == -1.0 and image.value != before and status.value.startswith("redrawn in")
 
 
+def test_show_keeps_the_image_at_its_natural_size_sharp_and_unstretched():
+    """The figure shows at View.size CSS pixels from a PNG of SHARP times the pixels, aligned to the
+    start of the box: a flex box's default (align-items: stretch) widens it to the output area."""
+    pytest.importorskip("ipywidgets", reason="the live explorer needs ipywidgets (requirements.txt)")
+    view = line_view()
+    assert view.size == (2 * views.DPI, 1.5 * views.DPI)
+    box = views.show(view)
+    row, image = box.children[0], box.children[1]
+    layout = image.layout
+    assert layout.align_self == "flex-start" and layout.width == f"{view.size[0]}px"
+    assert layout.height == "auto" and layout.max_width == "100%"  # narrower outputs: scaled, same aspect
+    assert PIL.Image.open(io.BytesIO(image.value)).size == tuple(views.SHARP * n for n in view.size)
+    assert row.layout.flex_flow == "row wrap"  # controls wrap, never widen the output
+    row.children[0].value = -1.0
+    assert PIL.Image.open(io.BytesIO(image.value)).size == tuple(views.SHARP * n for n in view.size)
+    assert view.rgba().shape[:2] == view.size[::-1]  # the static sweep stays at DPI
+    with pytest.raises(ValueError, match="scale"):
+        view.rgba(0)
+
+
 def test_show_leaves_out_controls_with_one_option():
     pytest.importorskip("ipywidgets", reason="the live explorer needs ipywidgets (requirements.txt)")
     fig = Figure()
