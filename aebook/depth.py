@@ -103,6 +103,31 @@ def he_init_(model: nn.Module) -> nn.Module:
     return model
 
 
+def paper_autoencoder(batch_norm: bool = True) -> Autoencoder:
+    """Hinton & Salakhutdinov's (2006, key ``hinton2006reducing``) MNIST network,
+    784-1000-500-250-30-250-500-1000-784, for training from scratch (DLB §14.3): ReLU hidden
+    units, a linear code, logits out (for ``aebook.losses.bernoulli_nll``), He initialisation.
+
+    ``batch_norm=True`` puts ``nn.BatchNorm1d`` between each hidden linear layer and its ReLU (not
+    after the code or the output): with it the network trains at a 20-fold larger learning rate.
+    Batch norm makes a code depend on the other rows of a training batch; in ``eval_mode`` it
+    uses running averages, so each row's code is its own."""
+    if not isinstance(batch_norm, bool):
+        raise TypeError(f"batch_norm must be a bool, got {type(batch_norm).__name__}")
+
+    def stack(sizes: list[int]) -> nn.Sequential:
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:  # a hidden layer; the code and the output stay linear
+                layers += [nn.BatchNorm1d(b)] if batch_norm else []
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
+
+    sizes = [784, *PAPER_HIDDEN, PAPER_CODE_DIM]
+    return he_init_(Autoencoder(stack(sizes), stack(sizes[::-1])))
+
+
 def budget_autoencoder(budget: int, shape: Sequence[float], input_dim: int = 784,
                        code_dim: int = PAPER_CODE_DIM, activation: type[nn.Module] = nn.ReLU,
                        init: str = "he") -> Autoencoder:

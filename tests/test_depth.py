@@ -214,3 +214,21 @@ def test_sample_generator_rejects_bad_input():
         depth.sample_generator(net, 0)
     with pytest.raises(TypeError):
         depth.sample_generator(nn.Tanh(), 5)
+
+
+def test_paper_autoencoder_is_the_paper_network_with_batch_norm_on_hidden_layers_only():
+    model = depth.paper_autoencoder()
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert [l.in_features for l in linears] + [linears[-1].out_features] == \
+        [784, 1000, 500, 250, 30, 250, 500, 1000, 784]
+    norms = [m.num_features for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert norms == [1000, 500, 250, 250, 500, 1000]  # not after the code, not after the output
+    assert isinstance(model.encoder[-1], torch.nn.Linear) and isinstance(model.decoder[-1], torch.nn.Linear)
+    plain = depth.paper_autoencoder(batch_norm=False)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in plain.modules())
+    assert aebook.count_parameters(plain) == depth.autoencoder_parameters(784, [1000, 500, 250], 30)
+    with aebook.eval_mode(model):  # running statistics: a row's code is its own
+        x = torch.rand(5, 784)
+        torch.testing.assert_close(model.encode(x)[:1], model.encode(x[:1]))
+    with pytest.raises(TypeError, match="batch_norm"):
+        depth.paper_autoencoder(batch_norm="yes")
