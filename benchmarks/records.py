@@ -234,13 +234,16 @@ def _fmt(x: float) -> str:
 
 def margin(xs: list[float], op: str, threshold: float) -> float | None:
     """How far the mean figure is from the threshold on the passing side, in standard deviations
-    over seeds (inf if the seeds agree exactly and pass; None with fewer than two seeds)."""
+    over seeds (inf if the seeds agree exactly and pass, also exactly on an inclusive threshold;
+    None with fewer than two seeds)."""
     if len(xs) < 2:
         return None
     distance = (statistics.mean(xs) - threshold) * (1 if op.startswith(">") else -1)
     sd = statistics.stdev(xs)
-    if sd == 0:
-        return math.inf if distance > 0 else -math.inf
+    if sd == 0:  # every seed gave the same figure: on the passing side (or on an inclusive
+        # threshold, e.g. a count <= 0) nothing in the seeds moves it
+        holds = distance > 0 or (distance == 0 and op in ("<=", ">="))
+        return math.inf if holds else -math.inf
     return distance / sd
 
 

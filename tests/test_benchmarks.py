@@ -58,6 +58,8 @@ def test_margin_and_verdict():
     assert records.margin([5.0, 5.1, 5.2], ">", 1.0) == pytest.approx(41.0)
     assert records.margin([0.2, 0.2], "<", 0.5) == float("inf")
     assert records.margin([0.2], "<", 0.5) is None
+    assert records.margin([0.0, 0.0, 0.0], "<=", 0.0) == float("inf")  # a count that is always 0
+    assert records.margin([0.0, 0.0, 0.0], "<", 0.0) == float("-inf")  # strict: fails
     rows = {(r["chapter"], r["claim"]["key"]): r for r in records.claims_rows({"default": fake_record()})}
     assert records.verdict(rows["06_depth", "robust"]) == "robust"
     assert records.verdict(rows["06_depth", "close"]) == "close"  # mean 1.2, sd 0.1: 2 sd above 1.0
