@@ -183,3 +183,32 @@ def test_code_lines_fit_the_page(path):
     long = [f"cell {i}: {len(line)} chars: {line[:60]!r}" for i, cell in enumerate(cells(path))
             if cell["cell_type"] == "code" for line in source(cell).splitlines() if len(line) > MAX_LINE]
     assert not long, "\n".join(long)
+
+
+def lines_opening_a_list_inside_math(markdown: str) -> list[str]:
+    """Lines of ``markdown`` that start with a list marker (``- ``, ``+ ``, ``* ``) while an
+    inline ``$...$`` is open: Markdown reads them as a new bullet list and the formula breaks."""
+    bad, open_dollars = [], 0
+    for line in markdown.split("\n"):
+        if line.strip() == "$$":  # a display block's fence: its lines are math, not Markdown
+            open_dollars = 0
+            continue
+        if open_dollars % 2 == 1 and re.match(r"\s*[-+*] ", line):
+            bad.append(line.strip()[:60])
+        open_dollars += len(re.findall(r"(?<![\\$])\$(?!\$)", line))
+    return bad
+
+
+def test_the_list_marker_check_catches_a_broken_formula():
+    assert lines_opening_a_list_inside_math("so $a = b\n+ c$ holds") == ["+ c$ holds"]
+    assert lines_opening_a_list_inside_math("so $a = b + c$ holds\n- a real item") == []
+    assert lines_opening_a_list_inside_math("$$\na\n+ b\n$$") == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS + sorted((ROOT / "ko" / "chapters").glob("*.ipynb")),
+                         ids=lambda p: "/".join(p.parts[-2:]))
+def test_no_line_inside_a_formula_starts_a_list(path):
+    nb = json.loads(path.read_text())
+    bad = [f"cell {c.get('id')}: {line!r}" for c in nb["cells"] if c["cell_type"] == "markdown"
+           for line in lines_opening_a_list_inside_math("".join(c["source"]))]
+    assert not bad, "reflow these lines so they do not start with - + or *: " + "; ".join(bad)
