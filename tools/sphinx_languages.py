@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import html
 import json
+import posixpath
 import re
 from pathlib import Path
 
@@ -86,6 +87,15 @@ def counterpart(pagename: str, other: dict) -> str:
     return "../" * pagename.count("/") + other["root"] + target + ".html"
 
 
+def _source_link(refdoc: str, target: str) -> tuple[str, str | None] | None:
+    """A link's target as (docname, anchor) if it names a source file (.md, .ipynb), relative to
+    the linking page; else None."""
+    path, _, anchor = target.partition("#")
+    if not path.endswith((".md", ".ipynb")) or "://" in path:
+        return None
+    return posixpath.normpath(posixpath.join(posixpath.dirname(refdoc), path.rsplit(".", 1)[0])), anchor or None
+
+
 class OtherEditionReferences(SphinxPostTransform):
     """References to a page this book lacks and the other edition has: a link to that page.
     Runs before MyST's resolver (priority 9) and Sphinx's (10), which would fail on them."""
@@ -97,8 +107,12 @@ class OtherEditionReferences(SphinxPostTransform):
             if node.tagname != "pending_xref":
                 continue
             refdoc = node.get("refdoc", self.env.docname)
+            anchor = node.get("reftargetid")
             if node.get("reftype") == "myst" and node.get("refdomain") == "doc":
                 target, explicit = node["reftarget"], bool(node.astext().strip())
+            elif node.get("reftype") == "myst" and (path := _source_link(refdoc, node["reftarget"])):
+                # a markdown link to a file that this book lacks: [text](02_undercomplete.ipynb)
+                (target, anchor), explicit = path, bool(node.astext().strip())
             elif node.get("refdomain") == "std" and node.get("reftype") == "doc":
                 target, explicit = docname_join(refdoc, node["reftarget"]), node.get("refexplicit")
             else:
@@ -106,8 +120,8 @@ class OtherEditionReferences(SphinxPostTransform):
             if target in self.env.all_docs or target not in other["docs"]:
                 continue
             uri = "../" * refdoc.count("/") + other["root"] + target + ".html"
-            if node.get("reftargetid"):
-                uri += "#" + node["reftargetid"]
+            if anchor:
+                uri += "#" + anchor
             text = (node.astext() if explicit else title(other["dir"], target)) + other["missing"]
             ref = nodes.reference("", "", nodes.inline(text, text), refuri=uri, internal=False,
                                   classes=["aebook-other-edition"])
