@@ -1,6 +1,8 @@
 # The commands of README.md. Each creates .venv and installs into it when needed.
 #   make test   unit tests + every chapter under nbval at quick scale (AEBOOK_QUICK=1)
-#   make book   every chapter executed at default scale, HTML into _build/html; a warning fails it
+#   make book   every chapter executed at default scale, HTML into _build/html; a warning fails it;
+#               then the Korean edition from the same execution cache into _build/html/ko
+#   make book-en, make book-ko   one language alone
 #   make check-site   after make book: every chapter page in headless Chromium (tests/browser)
 #   make benchmark    the training-throughput benchmark, short, on the CPU (benchmarks/)
 #   make colab-unit   the unit tests on Colab's own stack (.venv-colab, below); CI runs it
@@ -23,7 +25,7 @@ THREADS ?= 1
 TORCH_INDEX ?=
 
 .PHONY: test benchmark book check-site unit nbval serve clean colab-aebook colab-unit colab-test \
-	publish-check colab-links lab
+	publish-check colab-links lab book-en book-ko
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,10 +85,27 @@ benchmark: $(STAMP)
 	OMP_NUM_THREADS=2 $(BIN)/python benchmarks/train_throughput.py --quick --devices cpu --check \
 	  --out _build/benchmarks/throughput.json
 
+# Both editions: the English book into _build/html, then the Korean one (ko/_config.yml) into
+# _build/html/ko. The Korean chapters' code is the English code (tools/edition.py), so the execution
+# cache serves them all and the Korean build executes no chapter. Either language alone:
+# make book-en, make book-ko (without the English cache, book-ko executes its chapters itself).
 # The back-matter pages read benchmarks/results/*.json: touched, so Sphinx reads them again.
 book: $(STAMP)
+	$(MAKE) book-en
+	$(MAKE) book-ko
+
+book-en: $(STAMP)
 	touch claims.md reproductions.md timings.md
 	AEBOOK_SCALE=default $(BIN)/jupyter-book build . -W -n --keep-going
+
+# Jupyter Book writes into _build/ko/_build/html; the site serves it at ko/.
+book-ko: $(STAMP)
+	$(BIN)/python tools/edition.py check
+	touch ko/claims.md ko/reproductions.md ko/timings.md
+	AEBOOK_SCALE=default $(BIN)/jupyter-book build ko --path-output _build/ko -W -n --keep-going
+	rm -rf _build/html/ko
+	mkdir -p _build/html
+	cp -a _build/ko/_build/html _build/html/ko
 
 $(MATHJAX): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund

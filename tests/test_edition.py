@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -77,3 +78,38 @@ def test_parse_rejects_text_outside_an_entry_and_repeated_cells():
         edition.parse("stray\n<!-- cell: a en: 000000000000 -->\nx")
     with pytest.raises(ValueError, match="twice"):
         edition.parse("<!-- cell: a en: 000000000000 -->\nx\n<!-- cell: a en: 000000000000 -->\ny")
+
+
+def test_the_korean_toc_lists_the_korean_pages_that_exist(book: Path):
+    """ko/_toc.yml: the English toc's parts, with a chapter once its translation exists, the
+    glossary and FAQ once their pages exist; check fails when it is out of date."""
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nparts:\n"
+        "  - caption: Chapter 14 of Deep Learning\n    chapters:\n"
+        "      - file: chapters/01_test\n      - file: chapters/02_untranslated\n"
+        "  - caption: Back matter\n    chapters:\n      - file: notation\n      - file: claims\n")
+    (book / "ko" / "intro.md").write_text("# 머리말\n", encoding="utf-8")
+    (book / "ko" / "notation.md").write_text("# 표기법\n", encoding="utf-8")
+    assert edition.check(book) == ["ko/_toc.yml is not what `python tools/edition.py build` "
+                                   "writes (the Korean pages that exist)"]
+    edition.build(book)
+    toc = yaml.safe_load((book / "ko" / "_toc.yml").read_text(encoding="utf-8"))
+    assert toc["root"] == "intro"
+    assert [[c["file"] for c in p["chapters"]] for p in toc["parts"]] == [
+        ["chapters/01_test"], ["notation"]]
+    assert edition.check(book) == []
+    (book / "ko" / "glossary.md").write_text("# 용어집\n", encoding="utf-8")
+    assert len(edition.check(book)) == 1
+    edition.build(book)
+    toc = yaml.safe_load((book / "ko" / "_toc.yml").read_text(encoding="utf-8"))
+    assert [c["file"] for c in toc["parts"][1]["chapters"]] == ["glossary", "notation"]
+
+
+def test_the_korean_config_names_the_english_repository(book: Path):
+    shutil.copy(ROOT / "ko" / "_config.yml", book / "ko" / "_config.yml")
+    assert edition.config_problems(book) == []
+    config = book / "ko" / "_config.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace("branch: main", "branch: dev"),
+                      encoding="utf-8")
+    assert edition.config_problems(book) == [
+        "ko/_config.yml: repository.branch is 'dev', not 'main' (as _config.yml)"]

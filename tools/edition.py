@@ -14,9 +14,16 @@ translated: the generator points it at the Korean notebook in Colab.
 
     python tools/edition.py skeleton chapters/01_autoencoders.ipynb
         print a translation file for a chapter, each entry holding the English text to replace
-    python tools/edition.py build       write ko/chapters/*.ipynb from the translation files
+    python tools/edition.py build       write ko/chapters/*.ipynb from the translation files, and
+                                        ko/_toc.yml: the Korean book's pages that exist
     python tools/edition.py check       fail (naming the cells) on a missing or stale translation,
-                                        or a generated notebook that differs from what build writes
+                                        or a generated notebook or toc that differs from what
+                                        build writes
+
+The Korean book (ko/_config.yml) lists what is there: a chapter once its translation exists, the
+glossary and FAQ once ko/glossary.md and ko/faq.md exist, each back-matter page once its Korean
+page does. A chapter not yet translated is left out of the Korean book; a Korean page's link to it
+goes to the English page (tools/sphinx_languages.py).
 
 tests/test_edition.py runs `check` and shows that one changed English sentence fails it.
 """
@@ -29,6 +36,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from publish import BADGE_ID, badge_source, repository  # noqa: E402
@@ -115,6 +123,46 @@ def generate(notebook: Path, root: Path = ROOT) -> nbformat.NotebookNode:
     return nb
 
 
+# The Korean book's part captions, by the English ones in _toc.yml, and the pages it has that the
+# English book has not: after the chapters, at the head of the back matter.
+CAPTIONS = {"Chapter 14 of Deep Learning": "『심층 학습』 14장", "Back matter": "부록"}
+KO_ONLY = ["glossary", "faq"]
+
+
+def toc(root: Path = ROOT) -> str:
+    """ko/_toc.yml: the English _toc.yml's structure, with the pages the Korean book has."""
+    english = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    translated = {f"chapters/{p.stem}" for p in chapters(root)}
+
+    def present(doc: str) -> bool:
+        return doc in translated if doc.startswith("chapters/") else (root / KO / f"{doc}.md").exists()
+
+    parts = []
+    for part in english["parts"]:
+        docs = [c["file"] for c in part["chapters"]]
+        if part["caption"] == "Back matter":
+            docs = KO_ONLY + docs
+        docs = [d for d in docs if present(d)]
+        if docs:
+            parts.append({"caption": CAPTIONS[part["caption"]], "chapters": [{"file": d} for d in docs]})
+    data = {"format": english["format"], "root": english["root"], "parts": parts}
+    return ("# Written by `python tools/edition.py build` from ../_toc.yml and the Korean pages that\n"
+            "# exist; tools/edition.py check fails when it is out of date. Do not edit.\n"
+            + yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+def config_problems(root: Path = ROOT) -> list[str]:
+    """ko/_config.yml must name the English book's repository and branch, with ko as its folder."""
+    en = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))["repository"]
+    path = root / KO / "_config.yml"
+    if not path.exists():
+        return []
+    ko = yaml.safe_load(path.read_text(encoding="utf-8"))["repository"]
+    want = {"url": en["url"], "branch": en["branch"], "path_to_book": KO}
+    return [f"{KO}/_config.yml: repository.{k} is {ko.get(k)!r}, not {v!r} (as _config.yml)"
+            for k, v in want.items() if ko.get(k) != v]
+
+
 def build(root: Path = ROOT) -> list[Path]:
     """Write every translated chapter's Korean notebook; return the paths written."""
     written = []
@@ -126,6 +174,9 @@ def build(root: Path = ROOT) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(generate(notebook, root), target)
         written.append(target)
+    if (root / KO / "intro.md").exists():
+        (root / KO / "_toc.yml").write_text(toc(root), encoding="utf-8")
+        written.append(root / KO / "_toc.yml")
     return written
 
 
@@ -139,7 +190,12 @@ def check(root: Path = ROOT) -> list[str]:
         if not bad and (not target.exists()
                         or target.read_text(encoding="utf-8") != nbformat.writes(generate(notebook, root)) + "\n"):
             out.append(f"{target.relative_to(root)} is not what `python tools/edition.py build` writes")
-    return out
+    if (root / KO / "intro.md").exists():
+        path = root / KO / "_toc.yml"
+        if not path.exists() or path.read_text(encoding="utf-8") != toc(root):
+            out.append(f"{path.relative_to(root)} is not what `python tools/edition.py build` "
+                       "writes (the Korean pages that exist)")
+    return out + config_problems(root)
 
 
 def main(argv: list[str] | None = None) -> int:
