@@ -100,12 +100,18 @@ def hangul_problems(page: Page) -> list[str]:
             for f in found["fonts"] if f["missing"]]
 
 
+def redirect(path: Path) -> bool:
+    """Jupyter Book's index.html: a stub whose meta refresh sends the reader to the root page."""
+    return path.stat().st_size < 1000 and 'http-equiv="Refresh"' in path.read_text(errors="replace")
+
+
 def korean_pages() -> list[Path]:
-    """The built Korean site's pages, except Sphinx's generated ones and its _static etc."""
+    """The built Korean site's pages, except Sphinx's generated ones, redirect stubs and the
+    _static etc. folders."""
     if not KO_SITE.is_dir():
         return []
     return sorted(p for p in KO_SITE.rglob("*.html")
-                  if p.name not in GENERATED
+                  if p.name not in GENERATED and not redirect(p)
                   and not any(part.startswith("_") for part in p.relative_to(KO_SITE).parts))
 
 
