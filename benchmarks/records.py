@@ -159,7 +159,7 @@ def _notes(records: dict[str, dict | None]) -> str:
         if r is None:
             lines.append(f"- **{s} scale**: not run yet: `benchmarks/run_chapters.py --scale {s}`")
         else:
-            seeds = sorted({run["seed"] for c in r["chapters"].values() for run in c["runs"]})
+            seeds = sorted({run["seed"] for c in r["chapters"].values() for run in c.get("runs", [])})  # none in old records
             lines.append(f"- **{s} scale**: {describe(r)}; seeds {', '.join(map(str, seeds))}")
     return "\n".join(lines)
 
