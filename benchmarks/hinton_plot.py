@@ -20,32 +20,42 @@ def _speed(record: dict, run: dict) -> float | None:
     return s["s_per_epoch"] if s else None
 
 
+def comparison(record: dict, device: str = "cpu") -> list[dict]:
+    """The validation runs on ``device`` that compared the recipes: those of a plan (``--plan S``:
+    each recipe for the images its speed does in S seconds) where any exist; else every one."""
+    runs = [r for r in record.get("ideas", []) if r.get("device", "cpu").split(":")[0] == device]
+    planned = [r for r in runs if r.get("plan_s")]
+    return planned or runs
+
+
 def ideas(record: dict, device: str = "cpu") -> list[dict]:
-    """One row per validation run on ``device``: recipe, changes, epochs, s/epoch, seconds, val error."""
+    """One row per comparison run on ``device``: recipe, changes, epochs, s/epoch, seconds, val error, plan."""
     rows = []
-    for run in record.get("ideas", []):
-        if run.get("device", "cpu").split(":")[0] != device:
-            continue
+    for run in comparison(record, device):
         per_epoch = _speed(record, run)
         epochs = run["images"] / 60_000 if "images" in run else run["epochs"]
         rows.append({"recipe": run["recipe"], "changes": run["changes"], "epochs": epochs,
                      "s_per_epoch": per_epoch, "seconds": epochs * per_epoch if per_epoch else None,
-                     "val_error": run["val_error"], "budget_s": run.get("budget_s"), "seed": run.get("seed", 0)})
+                     "val_error": run["val_error"], "budget_s": run.get("budget_s"), "seed": run.get("seed", 0),
+                     "plan_s": run.get("plan_s")})
     return rows
 
 
 def ideas_table(record: dict, device: str = "cpu", baseline: str | None = "bn") -> str:
-    """Markdown: what each idea bought on the validation split, against ``baseline`` run at the same
-    epochs, best first within each length. Seconds = epochs x the recorded seconds per epoch ("–"
-    where the recipe's speed is not recorded)."""
+    """Markdown: what each idea bought on the validation split, against ``baseline`` run for the same
+    planned seconds (or, for runs without a plan, the same epochs), best first within each length.
+    Seconds = epochs x the recorded seconds per epoch ("–" where the recipe's speed is not recorded)."""
     rows = ideas(record, device)
     if not rows:
         return "No comparison of ideas is recorded yet.\n"
-    base = {round(r["epochs"], 1): r["val_error"] for r in rows if r["recipe"] == baseline}
+
+    def length(r):
+        return ("plan", r["plan_s"]) if r["plan_s"] else ("epochs", round(r["epochs"], 1))
+    base = {length(r): r["val_error"] for r in rows if r["recipe"] == baseline}
     lines = ["| recipe | what it changes | s per epoch | epochs | ≈ seconds | validation error | vs " + f"{baseline} |",
              "|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: (round(r["epochs"], 1), r["val_error"])):
-        ref = base.get(round(r["epochs"], 1))
+    for r in sorted(rows, key=lambda r: (length(r), r["val_error"])):
+        ref = base.get(length(r))
         delta = "" if ref is None or r["recipe"] == baseline else f"{r['val_error'] - ref:+.2f}"
         per = f"{r['s_per_epoch']:.2f}" if r["s_per_epoch"] else "–"
         secs = f"{r['seconds']:.0f}" if r["seconds"] else "–"
@@ -76,8 +86,10 @@ def plot_error_vs_seconds(record: dict, ax: Axes | None = None, device: str = "c
     if x not in ("seconds", "epochs"):
         raise ValueError(f"x must be 'seconds' or 'epochs', got {x!r}")
     ax = plt.subplots(figsize=(6.5, 4))[1] if ax is None else ax
-    for i, run in enumerate(r for r in record.get("ideas", []) if r.get("device", "cpu").split(":")[0] == device
-                            and (recipes is None or r["recipe"] in recipes)):
+    runs = [r for r in comparison(record, device) if recipes is None or r["recipe"] in recipes]
+    colour = {name: f"C{i % 10}" for i, name in enumerate(dict.fromkeys(r["recipe"] for r in runs))}
+    plans = sorted({r.get("plan_s") or 0 for r in runs})
+    for run in runs:
         per_epoch = _speed(record, run)
         curve = run["curve"]
         if x == "epochs" and len(curve[0]) < 3:  # a curve without epochs: its end only
@@ -88,8 +100,10 @@ def plot_error_vs_seconds(record: dict, ax: Axes | None = None, device: str = "c
             xs = [c[0] for c in curve]
         else:
             xs = [c[2] * per_epoch for c in curve]
-        ax.plot(xs, [c[1] for c in curve], "o-" if len(curve) == 1 else "-", color=f"C{i % 10}", lw=1,
-                label=f"{run['recipe']} (val)")
+        longer = len(plans) > 1 and (run.get("plan_s") or 0) != plans[0]  # the longer plan: dashed
+        ax.plot(xs, [c[1] for c in curve], "o" if len(curve) == 1 else ("--" if longer else "-"),
+                color=colour[run["recipe"]], lw=1,
+                label=f"{run['recipe']} (val" + (f", {run['plan_s']:.0f} s)" if run.get("plan_s") else ")"))
     timed = [r for r in record.get("runs", []) if r.get("device", "cpu").split(":")[0] == device and "split" in r]
     for budget in sorted({r["budget_s"] or 0 for r in timed}):
         runs = [r for r in timed if (r["budget_s"] or 0) == budget]

@@ -159,6 +159,19 @@ def test_hinton_script_trains_each_recipe_and_records_it(tmp_path):
     assert [r["recipe"] for r in json.loads(out.read_text())["runs"]] == ["masking-0.1", "plain"]
 
 
+def test_hinton_choice_compares_candidates_of_the_same_plan_on_the_validation_split():
+    import hinton2006
+    runs = [("bn", 180, 3.4), ("bn-bf16-512-lr20", 180, 2.8), ("fast-1024", 180, 3.0),
+            ("fast-1024", 600, 2.4), ("bn-bf16-512-lr20", 600, 2.5),
+            ("bn-bf16-512", None, 1.0), ("masking-0.1", 180, 1.0)]  # no plan; not a candidate
+    record = {"ideas": [{"recipe": r, "plan_s": p, "val_error": e, "device": "cpu"} for r, p, e in runs]}
+    chosen = hinton2006.chosen(record)
+    assert chosen["fast"]["best"] == "bn-bf16-512-lr20" and chosen["fast"]["same_settings_as_best"]
+    assert chosen["long"]["best"] == "fast-1024" and set(chosen["long"]["validation_errors"]) == {
+        "fast-1024", "bn-bf16-512-lr20"}
+    assert hinton2006.chosen({"ideas": [{**r, "plan_s": None} for r in record["ideas"]]}) == {}
+
+
 def test_gpu_records_smoke_runs_throughput_and_hinton_on_the_cpu(tmp_path):
     """benchmarks/gpu_records.sh --smoke: the GPU command's steps, tiny, on the CPU. The hinton part
     compares two recipes on the validation split and runs the better one on the test split."""
@@ -234,3 +247,11 @@ def test_hinton_plot_and_tables_read_the_record():
     xs = [list(line.get_xdata()) for line in hinton_plot.plot_error_vs_seconds(record, x="epochs").get_lines()]
     assert [5.0, 10.0] in xs and [49.0, 49.0] in xs
     assert "No comparison" in hinton_plot.ideas_table({})
+    # once recipes are compared by a plan (the same seconds each), the runs without one are history
+    planned = [{**idea, "plan_s": 180, "val_error": e, "recipe": name}
+               for idea in record["ideas"][:1] for name, e in (("bn", 3.4), ("bn-bf16", 3.0))]
+    record["ideas"] += planned
+    table = hinton_plot.ideas_table(record)
+    assert "| bn-bf16 | batch norm | – | 10.0 | – | 3.00 | -0.40 |" in table and "3.20" not in table
+    ax = hinton_plot.plot_error_vs_seconds(record)
+    assert sum("(val, 180 s)" in line.get_label() for line in ax.get_lines()) == 2
