@@ -4,6 +4,7 @@ from the npm copy in node_modules/ (`npm ci --prefix tests/browser`; `make check
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections import defaultdict
 from contextlib import contextmanager
@@ -90,6 +91,12 @@ def page(browser: Browser):
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
+    # rows of test_explorers' checks (when it ran), shown even when they pass
+    SUMMARY = getattr(sys.modules.get("test_explorers"), "SUMMARY", [])
+    if SUMMARY:
+        terminalreporter.section("live explorers: page weight, median update, largest difference from Python")
+        for row in SUMMARY:
+            terminalreporter.write_line(row)
     if blocked:
         terminalreporter.section("requests to other hosts, aborted (CI is offline)")
         for host, pages in sorted(blocked.items()):

@@ -143,14 +143,6 @@ def check_explorers(page, checks: list[dict], where: str) -> list[str]:
     return problems
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report():
-    yield
-    if SUMMARY:
-        print("\nlive explorers: page weight, median update, largest difference from Python")
-        print("\n".join(SUMMARY))
-
-
 def synthetic_views() -> list:
     """One view of each kind, on small untrained models, as the chapters build them."""
     torch.manual_seed(0)
