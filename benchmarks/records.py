@@ -219,11 +219,11 @@ def hinton_reproduction() -> list[Reproduction]:
     if not goals:
         return [Reproduction("open", paper, theirs, what, "not run", "",
                              "the timed runs of `benchmarks/hinton_cpu_records.sh`")]
-    ours = "; ".join(f"{spread(g['errors'], '.2f')} in {g['budget_s']:.0f} s on the {g['device'].upper()} "
+    ours = "; ".join(f"{spread(g['errors'], '.3f')} in {g['budget_s']:.0f} s on the {g['device'].upper()} "
                      f"({len(g['errors'])} seed{'s' * (len(g['errors']) > 1)}, {g['threads']} torch threads)"
                      for g in goals) + f"; {record['machine']['gpu'] or record['machine']['cpu']}"
     if any(g["met"] and g["goal"] == 3.00 for g in goals):
-        return [Reproduction("reproduced", paper, theirs, what, ours, "")]
+        return [Reproduction("reproduced", paper, theirs, what, ours, "06_depth")]
     return [Reproduction("open", paper, theirs, what, ours, "",
                          "3 seeds at or under 3.00 within the budget; see the table below")]
 
