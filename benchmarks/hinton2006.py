@@ -42,6 +42,7 @@ import hinton_recipe as hr  # noqa: E402
 from records import RESULTS, machine  # noqa: E402
 
 FIRST = {"norm": "batch", "lr": 3e-3, "weight_decay": 0.05}  # issue 15's first recipe: 2.89 after 577 s
+FAST = {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine", "warmup": 0.05}
 # name -> (what it changes, settings over hinton_recipe.DEFAULTS); data, so a recipe is a line
 RECIPES: dict[str, tuple[str, dict]] = {
     "plain": ("nothing: ReLU, He init, Adam 1e-3, batch 256, cosine, Bernoulli loss", {}),
@@ -87,18 +88,22 @@ RECIPES: dict[str, tuple[str, dict]] = {
                        {**FIRST, "norm": "none", "bf16": True, "batch_size": 512}),
     # the chosen recipes (see the record's ideas, on the validation split)
     "fast": ("the 180-s choice: batch norm, bf16, batch 512, AdamW lr 2e-2 (5% warm-up, cosine), decay 0.05",
-             {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine", "warmup": 0.05}),
+             FAST),
     "fast-1024": ("the 180-s choice at batch 1024 (for a GPU)",
-                  {**FIRST, "bf16": True, "batch_size": 1024, "lr": 2e-2, "schedule": "warmup-cosine", "warmup": 0.05}),
+                  {**FAST, "batch_size": 1024}),
     "long": ("the 600-s choice: the 180-s one, for longer",
-             {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine", "warmup": 0.05}),
+             FAST),
     # at 600 s the 180-s choice overfits the 50,000 images (its validation error rises): regularised
     "fast-mask": ("the 180-s choice, with input masking 10% (the denoising regulariser)",
-                  {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine",
-                   "warmup": 0.05, "masking": 0.1}),
+                  {**FAST, "masking": 0.1}),
     "fast-wd0.2": ("the 180-s choice, with weight decay 0.2",
-                   {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine",
-                    "warmup": 0.05, "weight_decay": 0.2}),
+                   {**FAST, "weight_decay": 0.2}),
+    # one idea at a time on top of the 180-s choice, compared with it at the same seconds (--plan 180)
+    "fast-silu": ("the 180-s choice, SiLU units", {**FAST, "activation": "silu"}),
+    "fast-ln": ("the 180-s choice, layer norm instead of batch norm", {**FAST, "norm": "layer"}),
+    "fast-ema": ("the 180-s choice, EMA of the weights (0.999)", {**FAST, "ema": 0.999}),
+    "fast-grow": ("the 180-s choice, batch 512 growing to 1024 in the second half", {**FAST, "batch_growth": 2}),
+    "fast-compile": ("the 180-s choice, torch.compile (compile time counted)", {**FAST, "compile": True}),
     "bn-bf16-512-compile": ("batch norm, bf16, batch 512, torch.compile (compile time counted)",
                             {**FIRST, "bf16": True, "batch_size": 512, "compile": True}),
 }
@@ -109,8 +114,9 @@ RECIPES: dict[str, tuple[str, dict]] = {
 # their validation errors. Runs of another plan, or none, are history: they choose nothing.
 CANDIDATES = ["bn", "plain-bf16-512", "bn-bf16-512", "bn-bf16-512-lr10", "bn-bf16-512-lr20", "bn-bf16-1024",
               "fast-1024"]  # at 600 s: the best two at 180 s and LONGER (benchmarks/hinton_cpu_records.sh)
+ON_TOP = ["fast-silu", "fast-ln", "fast-ema", "fast-grow"]  # then one idea at a time on the best of those
 LONGER = ["fast-mask", "fast-wd0.2"]
-CHOSEN_FROM = {"fast": (180, CANDIDATES), "long": (600, CANDIDATES + LONGER)}
+CHOSEN_FROM = {"fast": (180, CANDIDATES + ON_TOP), "long": (600, CANDIDATES + ON_TOP + LONGER)}
 
 
 def chosen(record: dict) -> dict:
@@ -232,6 +238,10 @@ def main() -> int:
         parser.error("give the run a length: --budget, --epochs or --plan (or --speed, --quick)")
     torch.set_num_threads(args.threads)
     device = aebook.pick_device(args.device)
+    emulated = [n for n in args.recipes if hr.settings(**RECIPES[n][1])["bf16"]]
+    if device.type == "cpu" and machine()["cpu_bf16"] is False and emulated:
+        print(f"warning: this CPU ({machine()['cpu_isa']}) has no bfloat16 instructions; {', '.join(emulated)} "
+              "will train many times slower than in float32 (measured on an AVX2 EPYC: 15-20x)", file=sys.stderr)
     x, x_eval = (t.to(device) for t in splits(args.split, args.quick))
     old = json.loads(args.out.read_text()) if args.append and args.out.exists() else {}
     start = time.perf_counter()

@@ -93,13 +93,18 @@ def machine() -> dict[str, str | int | None]:
     """The hardware and software a record was measured on."""
     import torch
 
-    cpu = platform.processor() or platform.machine()
+    cpu, flags = platform.processor() or platform.machine(), None
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
+        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()[:40] if ":" in line)
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        cpu, flags = info.get("model name", cpu), set(info.get("flags", "").split())
+    except OSError:
         pass
-    return {"cpu": cpu, "cpu_cores": os.cpu_count(),
+    # One model name covers several CPU generations ("AMD EPYC" here was once a Zen 4 with AVX-512
+    # BF16, once a Zen 3 without, where bfloat16 matmuls ran 15-20x slower than float32): the
+    # instruction set torch's kernels use, and whether the CPU multiplies bfloat16 natively.
+    return {"cpu": cpu, "cpu_cores": os.cpu_count(), "cpu_isa": torch.backends.cpu.get_cpu_capability(),
+            "cpu_bf16": None if flags is None else bool(flags & {"avx512_bf16", "amx_bf16"}),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "torch": torch.__version__, "python": platform.python_version()}
 
@@ -112,7 +117,8 @@ def load(name: str) -> dict | None:
 def describe(record: dict) -> str:
     """'2026-11-26, Intel Xeon ..., 2 cores, 2 torch threads' or with the GPU."""
     m = record["machine"]
-    where = m["gpu"] or f"{m['cpu']}, {m['cpu_cores']} cores"
+    isa = f" ({m['cpu_isa']}{', bfloat16' * bool(m.get('cpu_bf16'))})" if m.get("cpu_isa") else ""
+    where = m["gpu"] or f"{m['cpu']}{isa}, {m['cpu_cores']} cores"
     threads = f", {m['torch_threads']} torch threads" if m.get("torch_threads") and not m["gpu"] else ""
     return f"{record['measured'][:10]}, {where}{threads}, torch {m['torch']}"
 

@@ -161,12 +161,13 @@ def test_hinton_script_trains_each_recipe_and_records_it(tmp_path):
 
 def test_hinton_choice_compares_candidates_of_the_same_plan_on_the_validation_split():
     import hinton2006
-    runs = [("bn", 180, 3.4), ("bn-bf16-512-lr20", 180, 2.8), ("fast-1024", 180, 3.0),
+    runs = [("bn", 180, 3.4), ("bn-bf16-512-lr20", 180, 2.8), ("fast-1024", 180, 3.0), ("fast-ema", 180, 2.9),
             ("fast-1024", 600, 2.4), ("bn-bf16-512-lr20", 600, 2.5),
             ("bn-bf16-512", None, 1.0), ("masking-0.1", 180, 1.0)]  # no plan; not a candidate
     record = {"ideas": [{"recipe": r, "plan_s": p, "val_error": e, "device": "cpu"} for r, p, e in runs]}
     chosen = hinton2006.chosen(record)
     assert chosen["fast"]["best"] == "bn-bf16-512-lr20" and chosen["fast"]["same_settings_as_best"]
+    assert set(chosen["fast"]["validation_errors"]) == {"bn", "bn-bf16-512-lr20", "fast-1024", "fast-ema"}
     assert chosen["long"]["best"] == "fast-1024" and set(chosen["long"]["validation_errors"]) == {
         "fast-1024", "bn-bf16-512-lr20"}
     assert hinton2006.chosen({"ideas": [{**r, "plan_s": None} for r in record["ideas"]]}) == {}
@@ -255,3 +256,20 @@ def test_hinton_plot_and_tables_read_the_record():
     assert "| bn-bf16 | batch norm | – | 10.0 | – | 3.00 | -0.40 |" in table and "3.20" not in table
     ax = hinton_plot.plot_error_vs_seconds(record)
     assert sum("(val, 180 s)" in line.get_label() for line in ax.get_lines()) == 2
+
+
+def test_machine_records_the_instruction_set_and_native_bfloat16():
+    """One model name ("AMD EPYC") has covered a CPU with bfloat16 instructions and one without, where the
+    Hinton recipes ran 15-20x slower: a record says which it was."""
+    import torch
+    from records import machine
+    m = machine()
+    assert m["cpu_isa"] == torch.backends.cpu.get_cpu_capability()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        flags = next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split()
+        assert m["cpu_bf16"] == ("avx512_bf16" in flags or "amx_bf16" in flags)
+    from records import describe
+    record = {"measured": "2026-12-01T00:00:00", "machine": {**m, "cpu": "EPYC", "cpu_cores": 2, "gpu": None,
+                                                             "cpu_isa": "AVX512", "cpu_bf16": True}}
+    assert describe(record).startswith("2026-12-01, EPYC (AVX512, bfloat16), 2 cores")
