@@ -64,6 +64,39 @@ def ideas_table(record: dict, device: str = "cpu", baseline: str | None = "bn") 
     return "\n".join(lines) + "\n"
 
 
+CPU_GOALS = {"fast": (180, 3.00), "long": (600, 2.50)}  # the final recipe of each, its seconds and goal
+
+
+def goals(record: dict) -> str:
+    """Markdown: each CPU goal met, missed or not yet run on the test set; for one not run, what the
+    validation split said of training that long (the chosen recipe's error there, against the
+    180-s choice's in 180 s)."""
+    import records  # benchmarks/records.py: the timed runs grouped by budget
+
+    timed = {g["budget_s"]: g for g in records.hinton_goals(record) if g["device"] == "cpu"}
+    chosen, lines = record.get("chosen", {}), []
+    for name, (budget, goal) in CPU_GOALS.items():
+        head = f"- **{goal:.2f} or less within {budget} s**: "
+        if (g := timed.get(budget)) is not None:
+            verdict = "met" if g["met"] else "not met"
+            lines.append(head + f"{verdict} by {g['recipe']}, test error per seed "
+                         f"{', '.join(f'{e:.3f}' for e in g['errors'])}.")
+            continue
+        line = head + "no timed test-set run yet."
+        here, short = chosen.get(name), chosen.get("fast")
+        if here and short and name != "fast":
+            best, shorter = here["validation_errors"][here["best"]], short["validation_errors"][short["best"]]
+            change = "did not lower" if best >= shorter else "lowered"
+            line += (f" On the validation split, the best recipe trained for {budget} s ({here['best']}, "
+                     f"{best:.2f}) {change} the error of the 180-s choice in 180 s ({shorter:.2f}).")
+        if within := [g for b, g in timed.items() if b < budget]:  # a shorter run is within the budget too
+            mean = min(sum(g["errors"]) / len(g["errors"]) for g in within)
+            where = f"{mean - goal:.2f} above the goal" if mean > goal else "under it, in fewer seconds"
+            line += f" The best test error within {budget} s so far is {mean:.3f} (mean over seeds), {where}."
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def runs_table(record: dict) -> str:
     """Markdown: the timed runs on the test set, one row per seed, with the machine's load."""
     lines = ["| recipe | device | budget (s) | seed | training (s) | epochs | test error | load (1 min) start → end |",

@@ -273,3 +273,21 @@ def test_machine_records_the_instruction_set_and_native_bfloat16():
     record = {"measured": "2026-12-01T00:00:00", "machine": {**m, "cpu": "EPYC", "cpu_cores": 2, "gpu": None,
                                                              "cpu_isa": "AVX512", "cpu_bf16": True}}
     assert describe(record).startswith("2026-12-01, EPYC (AVX512, bfloat16), 2 cores")
+
+
+def test_hinton_goals_say_met_missed_or_not_run_with_the_validation_evidence():
+    import hinton_plot
+    run = {"split": "test", "device": "cpu", "recipe": "fast", "budget_s": 180.0, "train_seconds": 180.0,
+           "load_start": [0.2], "torch_threads": 2}
+    record = {"runs": [{**run, "seed": s, "test_error": e} for s, e in enumerate((2.6, 2.7, 2.8))],
+              "chosen": {"fast": {"validation_errors": {"a": 2.8, "b": 3.0}, "best": "a"},
+                         "long": {"validation_errors": {"a": 2.9}, "best": "a"}}}
+    text = hinton_plot.goals(record)
+    assert "- **3.00 or less within 180 s**: met by fast, test error per seed 2.600, 2.700, 2.800." in text
+    assert "within 600 s**: no timed test-set run yet." in text
+    assert "trained for 600 s (a, 2.90) did not lower the error of the 180-s choice in 180 s (2.80)" in text
+    assert "so far is 2.700 (mean over seeds), 0.20 above the goal." in text
+    record["runs"][2]["test_error"] = 3.1  # one seed over: missed
+    record["runs"] += [{**run, "budget_s": 600.0, "seed": s, "test_error": 2.4} for s in range(3)]
+    text = hinton_plot.goals(record)
+    assert "180 s**: not met by fast" in text and "- **2.50 or less within 600 s**: met by fast" in text
