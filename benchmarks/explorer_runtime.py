@@ -3,7 +3,8 @@ the book's short hand-written forward pass (`_static/aebook-explorer.js`, what t
 onnxruntime-web (its WebAssembly backend, served from the site), on the same network with the same
 weights, in headless Chromium: page weight, time to the first output, time per update, and the
 largest difference of each from Python. Two explorers: chapter 14's latent map (its decoder)
-and the DAE noise explorer of 14.2.2 (its first DAE, 784-512-784).
+and the DAE noise explorer of 14.2.2 (its first DAE, 784-512-784, on the explorer's 8 digits:
+an update runs it and the plain AE).
 
     make book                                              # the site, with its explorers
     python -m pip install --target .ort/py onnx            # to write the ONNX files (torch exports)
@@ -41,9 +42,9 @@ REPEATS = 500
 
 PAGE = """<!doctype html><meta charset="utf-8"><script src="ort.wasm.min.js"></script>
 <script src="aebook-explorer.js"></script><script>
-async function measure(net, x) {
+async function measure(net, x, n) {
   const t = () => performance.now();
-  const input = Float32Array.from(x), n = 1, out = {};
+  const input = Float32Array.from(x), out = {};
   let t0 = t();
   const layers = aebookExplorer.prepare(net);
   let y = aebookExplorer.forward(layers, input, n);
@@ -54,7 +55,7 @@ async function measure(net, x) {
   ort.env.wasm.numThreads = 1; ort.env.wasm.wasmPaths = "./";
   t0 = t();
   const session = await ort.InferenceSession.create("net.onnx", {executionProviders: ["wasm"]});
-  const feed = {x: new ort.Tensor("float32", input, [1, input.length])};
+  const feed = {x: new ort.Tensor("float32", input, [n, input.length / n])};
   let r = await session.run(feed);
   out.ort_first_ms = t() - t0;
   t0 = t();
@@ -105,15 +106,15 @@ def main() -> int:
             net = pick(spec["data"])
             model = torch_net(net).eval()
             d_in = model[0].in_features
-            x = (np.random.default_rng(0).random((1, d_in)) if kind == "noise" else
-                 np.zeros((1, d_in))).astype(np.float32)
-            if kind == "latent":  # the base code with the two explored coordinates set
-                x[0] = unpack(spec["data"]["base"]).reshape(-1)
+            if kind == "noise":  # what one update feeds each network: the explorer's digits
+                x = unpack(spec["data"]["x"]).astype(np.float32)
+            else:  # one code: the base code with the two explored coordinates set
+                x = unpack(spec["data"]["base"]).reshape(1, d_in).astype(np.float32)
                 x[0, spec["data"]["dims"]] = (1.0, -0.5)
             folder = Path(tmp) / chapter
             folder.mkdir()
             torch.onnx.export(model, torch.from_numpy(x), folder / "net.onnx", input_names=["x"],
-                              output_names=["y"], dynamo=False, opset_version=17)
+                              output_names=["y"], dynamo=False, opset_version=17, dynamic_axes={"x": {0: "n"}})
             for f in runtime:
                 (folder / f).write_bytes((ORT / f).read_bytes())
             (folder / "aebook-explorer.js").write_bytes((ROOT / "_static" / "aebook-explorer.js").read_bytes())
@@ -121,11 +122,11 @@ def main() -> int:
             with serve(folder) as url:
                 page = browser.new_page()
                 page.goto(f"{url}/index.html")
-                out = page.evaluate("([net, x]) => measure(net, x)", [net, x[0].tolist()])
+                out = page.evaluate("([net, x, n]) => measure(net, x, n)", [net, x.reshape(-1).tolist(), len(x)])
                 page.close()
-            python = run_net(net, x)[0]
+            python = run_net(net, x).reshape(-1)
             net_json = len(json.dumps(net, separators=(",", ":")).encode())
-            row = {"chapter": chapter, "kind": kind, "dtype": spec["dtype"],
+            row = {"chapter": chapter, "kind": kind, "dtype": spec["dtype"], "rows": len(x),
                    "shape": [model[0].in_features] + [m.out_features for m in model if isinstance(m, nn.Linear)],
                    "hand": {"runtime_bytes": (ROOT / "_static" / "aebook-explorer.js").stat().st_size,
                             "weights_bytes": net_json, "first_ms": round(out["hand_first_ms"], 2),
@@ -137,7 +138,7 @@ def main() -> int:
                                        "max_diff_from_python": float(np.abs(np.array(out["ort"]) - python).max())}}
             results.append(row)
             h, o = row["hand"], row["onnxruntime_web"]
-            print(f"{chapter} {kind} {row['shape']}: hand-written {(h['runtime_bytes'] + h['weights_bytes']) / 1e3:.0f} kB, "
+            print(f"{chapter} {kind} {row['shape']} x {len(x)} rows: hand-written {(h['runtime_bytes'] + h['weights_bytes']) / 1e3:.0f} kB, "
                   f"first {h['first_ms']:.1f} ms, update {h['update_ms']:.3f} ms | onnxruntime-web "
                   f"{(o['runtime_bytes'] + o['weights_bytes']) / 1e3:.0f} kB, first {o['first_ms']:.0f} ms, "
                   f"update {o['update_ms']:.3f} ms | differences from Python {h['max_diff_from_python']:.1e}, "
@@ -147,7 +148,7 @@ def main() -> int:
     ort_version = json.loads((ORT.parent / "package.json").read_text())["version"]
     record = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
               "chromium": version, "onnxruntime_web": ort_version, "repeats": REPEATS,
-              "note": "mean over repeats (one loop timed whole) of one pass of one input; weights: the page's JSON (hand-written) "
+              "note": "mean over repeats (one loop timed whole) of one pass of what an update feeds the network (rows); weights: the page's JSON (hand-written) "
                       "or the float32 ONNX file (onnxruntime-web); runtime: the script or ort.wasm.min.js + its wasm",
               "explorers": results}
     (RESULTS / "explorer_runtime.json").write_text(json.dumps(record, indent=2) + "\n")
