@@ -27,9 +27,12 @@ from jupyter_cache.executors.utils import single_nb_execution
 
 
 def execute(path: str) -> tuple[str, nbformat.NotebookNode, float, str | None]:
-    nb = nbformat.read(path, as_version=4)
-    result = single_nb_execution(nb, cwd=str(Path(path).resolve().parent), allow_errors=False, timeout=600,
-                                 meta_override=True)
+    nb, start = nbformat.read(path, as_version=4), time.perf_counter()
+    try:
+        result = single_nb_execution(nb, cwd=str(Path(path).resolve().parent), allow_errors=False, timeout=600,
+                                     meta_override=True)
+    except Exception as err:  # a dead kernel, say: the cell errors and timeouts come back in result.err
+        return path, nb, time.perf_counter() - start, repr(err)
     return path, nb, result.time, None if result.err is None else result.exc_string
 
 
