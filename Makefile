@@ -95,9 +95,9 @@ book: $(STAMP)
 	$(MAKE) book-en
 	$(MAKE) book-ko
 
-# The chapters first run into the execution cache $(BOOK_JOBS) at a time (default: one per core), one
-# torch thread each (tools/execute.py: on 2 cores 1.4x faster than the build's one at a time with two
-# threads); the build then finds them cached. A failed chapter is left to the build, which reports it.
+# The chapters first run into the execution cache $(BOOK_JOBS) at a time (default: one per core, at
+# most 4), one torch thread each (tools/execute.py: on 2 cores 1.5x faster than the build's one at a
+# time with two threads); the build then finds them cached. A failed chapter is left to the build.
 EXECUTE = AEBOOK_SCALE=default OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	$(BIN)/python tools/execute.py $(if $(BOOK_JOBS),--jobs $(BOOK_JOBS))
 

@@ -5,7 +5,7 @@
 Jupyter Book executes one notebook at a time, each with every core. These chapters train small
 networks, which two torch threads barely speed up: on a 2-core machine, two chapters at once with
 one thread each took 49 s where the same two took 70 s one after the other. So this runs N kernels
-at once (default: one per core; set OMP_NUM_THREADS=1 for them), each as myst-nb would run it (in
+at once (default: one per core, at most 4; set OMP_NUM_THREADS=1 for them), each as myst-nb would run it (in
 the notebook's folder, 600-s cell timeout), and stores the executed notebooks in the cache exactly
 as myst-nb does. The build that follows then finds every chapter cached ("Using cached notebook")
 and executes nothing. A chapter already cached is skipped; a chapter that fails is not cached, so the
@@ -39,7 +39,8 @@ def execute(path: str) -> tuple[str, nbformat.NotebookNode, float, str | None]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    # each chapter's kernel peaks at 0.5-1.7 GB at default scale (measured): 4 at once at most, unless asked
+    parser.add_argument("--jobs", type=int, default=min(os.cpu_count() or 1, 4))
     parser.add_argument("--cache", default="_build/.jupyter_cache")
     args = parser.parse_args(argv)
     cache = get_cache(args.cache)
