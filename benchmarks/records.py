@@ -97,7 +97,8 @@ def machine() -> dict[str, str | int | None]:
     try:
         info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines()[:40] if ":" in line)
         info = {k.strip(): v.strip() for k, v in info.items()}
-        cpu, flags = info.get("model name", cpu), set(info.get("flags", "").split())
+        cpu = info.get("model name", cpu)
+        flags = set(info["flags"].split()) if "flags" in info else None  # x86; ARM lists "Features"
     except OSError:
         pass
     # One model name covers several CPU generations ("AMD EPYC" here was once a Zen 4 with AVX-512
