@@ -55,6 +55,8 @@ def test_response_ms_reduces_over_changes_and_restores_the_setting():
     view.set(a=0.0, colour="blue")
     assert view.response_ms(changes=4, reduce=len) == 4  # one time per change, then reduced
     assert view.response_ms(changes=4, reduce=min) > 0
+    ticks = iter(range(100))  # a clock that advances 1 s a reading: each change reads 1000 ms
+    assert view.response_ms(changes=3, reduce=max, clock=lambda: next(ticks)) == 1000
     assert view.values == {"a": 0.0, "colour": "blue"}
 
 
