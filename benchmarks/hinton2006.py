@@ -238,15 +238,16 @@ def main() -> int:
         parser.error("give the run a length: --budget, --epochs or --plan (or --speed, --quick)")
     torch.set_num_threads(args.threads)
     device = aebook.pick_device(args.device)
+    here = {**machine(), "torch_threads": torch.get_num_threads()}
     emulated = [n for n in args.recipes if hr.settings(**RECIPES[n][1])["bf16"]]
-    if device.type == "cpu" and machine()["cpu_bf16"] is False and emulated:
-        print(f"warning: this CPU ({machine()['cpu_isa']}) has no bfloat16 instructions; {', '.join(emulated)} "
+    if device.type == "cpu" and here["cpu_bf16"] is False and emulated:
+        print(f"warning: this CPU ({here['cpu_isa']}) has no bfloat16 instructions; {', '.join(emulated)} "
               "will train many times slower than in float32 (measured on an AVX2 EPYC: 15-20x)", file=sys.stderr)
     x, x_eval = (t.to(device) for t in splits(args.split, args.quick))
     old = json.loads(args.out.read_text()) if args.append and args.out.exists() else {}
     start = time.perf_counter()
     new: dict = {"measured": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "machine": {**machine(), "torch_threads": torch.get_num_threads()}, "device": str(device),
+                 "machine": here, "device": str(device),
                  "quick": args.quick, "training_images": 60_000 if not args.quick else len(x), "paper": 3.00}
     if args.speed:
         new["speed"] = {f"{name}@{device.type}": speed(name, x, 3.0 if args.quick else args.burst)
