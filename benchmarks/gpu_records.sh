@@ -67,7 +67,7 @@ if [ $SMOKE = 1 ]; then
   DEVICE=cpu
   TP_ARGS=(--n 2000 --epochs 1 --batches 128 512)
   THREADS=1
-  H_ARGS=(--quick --recipes plain bn-bf16-512 --budget 3 --seeds 0 1 --threads 1)
+  H_ARGS=(--quick --recipes plain bn-bf16-512 --budget 1 --seeds 0 1 --threads 1)
   export AEBOOK_SCALE=quick
 else
   RESULTS=benchmarks/results

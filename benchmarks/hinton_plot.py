@@ -20,66 +20,80 @@ def _speed(record: dict, run: dict) -> float | None:
     return s["s_per_epoch"] if s else None
 
 
-def comparison(record: dict, device: str = "cpu") -> list[dict]:
+def comparison(record: dict, device: str = "cpu", every: bool = False) -> list[dict]:
     """The validation runs on ``device`` that compared the recipes: those of a plan (``--plan S``:
-    each recipe for the images its speed does in S seconds) where any exist; else every one."""
+    each recipe for the images its speed does in S seconds) where any exist; else, or with
+    ``every``, every one."""
     runs = [r for r in record.get("ideas", []) if r.get("device", "cpu").split(":")[0] == device]
     planned = [r for r in runs if r.get("plan_s")]
-    return planned or runs
+    return runs if every else planned or runs
 
 
-def ideas(record: dict, device: str = "cpu") -> list[dict]:
+def ideas(record: dict, device: str = "cpu", every: bool = False) -> list[dict]:
     """One row per comparison run on ``device``: recipe, changes, epochs, s/epoch, seconds, val error, plan."""
     rows = []
-    for run in comparison(record, device):
+    for run in comparison(record, device, every):
         per_epoch = _speed(record, run)
         epochs = run["images"] / 60_000 if "images" in run else run["epochs"]
         rows.append({"recipe": run["recipe"], "changes": run["changes"], "epochs": epochs,
                      "s_per_epoch": per_epoch, "seconds": epochs * per_epoch if per_epoch else None,
                      "val_error": run["val_error"], "budget_s": run.get("budget_s"), "seed": run.get("seed", 0),
-                     "plan_s": run.get("plan_s")})
+                     "plan_s": run.get("plan_s"), "train_error": run.get("train_error")})
     return rows
 
 
-def ideas_table(record: dict, device: str = "cpu", baseline: str | None = "bn") -> str:
+def ideas_table(record: dict, device: str = "cpu", baseline: str | None = "bn", every: bool = False) -> str:
     """Markdown: what each idea bought on the validation split, against ``baseline`` run for the same
     planned seconds (or, for runs without a plan, the same epochs), best first within each length.
-    Seconds = epochs x the recorded seconds per epoch ("–" where the recipe's speed is not recorded)."""
-    rows = ideas(record, device)
+    Seconds = epochs x the recorded seconds per epoch ("–" where the recipe's speed is not recorded).
+    Where the runs recorded it, a column gives the error on 10,000 of the training images: the gap to
+    the validation error is what the network overfits."""
+    rows = ideas(record, device, every)
     if not rows:
         return "No comparison of ideas is recorded yet.\n"
+    train = any(r["train_error"] is not None for r in rows)
 
     def length(r):
         return ("plan", r["plan_s"]) if r["plan_s"] else ("epochs", round(r["epochs"], 1))
     base = {length(r): r["val_error"] for r in rows if r["recipe"] == baseline}
-    lines = ["| recipe | what it changes | s per epoch | epochs | ≈ seconds | validation error | vs " + f"{baseline} |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| recipe | what it changes | s per epoch | epochs | ≈ seconds | validation error | vs " + f"{baseline} |"
+             + " training error |" * train, "|---|---|---|---|---|---|---|" + "---|" * train]
     for r in sorted(rows, key=lambda r: (length(r), r["val_error"])):
         ref = base.get(length(r))
         delta = "" if ref is None or r["recipe"] == baseline else f"{r['val_error'] - ref:+.2f}"
         per = f"{r['s_per_epoch']:.2f}" if r["s_per_epoch"] else "–"
         secs = f"{r['seconds']:.0f}" if r["seconds"] else "–"
+        seen = "–" if r["train_error"] is None else f"{r['train_error']:.2f}"
         lines.append(f"| {r['recipe']} | {r['changes']} | {per} | {r['epochs']:.1f} | {secs} | "
-                     f"{r['val_error']:.2f} | {delta} |")
+                     f"{r['val_error']:.2f} | {delta} |" + f" {seen} |" * train)
     return "\n".join(lines) + "\n"
 
 
 CPU_GOALS = {"fast": (180, 3.00), "long": (600, 2.50)}  # the final recipe of each, its seconds and goal
 
 
-def goals(record: dict) -> str:
+def goals(record: dict, *others: dict) -> str:
     """Markdown: each CPU goal met, missed or not yet run on the test set; for one not run, what the
     validation split said of training that long (the chosen recipe's error there, against the
-    180-s choice's in 180 s)."""
+    180-s choice's in 180 s). ``others``: more records of the same network (the float32 one of a CPU
+    without bfloat16): a goal is met if the timed runs of any record meet it."""
     import records  # benchmarks/records.py: the timed runs grouped by budget
 
-    timed = {g["budget_s"]: g for g in records.hinton_goals(record) if g["device"] == "cpu"}
+    groups: dict[float, list[dict]] = {}
+    for rec in (record, *others):
+        for g in records.hinton_goals(rec):
+            if g["device"] == "cpu":
+                groups.setdefault(g["budget_s"], []).append(g)
+    # per budget: a group that met the goal, else the lowest mean error
+    timed = {b: min(gs, key=lambda g: (not g["met"], sum(g["errors"]) / len(g["errors"]))) for b, gs in groups.items()}
     chosen, lines = record.get("chosen", {}), []
     for name, (budget, goal) in CPU_GOALS.items():
         head = f"- **{goal:.2f} or less within {budget} s**: "
         if (g := timed.get(budget)) is not None:
             verdict = "met" if g["met"] else "not met"
-            lines.append(head + f"{verdict} by {g['recipe']}, test error per seed "
+            isa = f" {g['machine']['cpu_isa']}" if g["machine"].get("cpu_isa") else ""
+            how = f"{'bfloat16' if g['bf16'] else 'float32'}, {g['machine'].get('cpu', 'CPU')}{isa}"
+            lines.append(head + f"{verdict} by {g['recipe']} ({how}), test error per seed "
                          f"{', '.join(f'{e:.3f}' for e in g['errors'])}.")
             continue
         line = head + "no timed test-set run yet."

@@ -186,7 +186,7 @@ def test_gpu_records_smoke_runs_throughput_and_hinton_on_the_cpu(tmp_path):
     tests = hinton["runs"][-2:]
     assert {r["split"] for r in tests} == {"test"} and [r["seed"] for r in tests] == [0, 1]
     assert tests[0]["recipe"] == min(scores, key=scores.get) and tests[0]["chosen_by"]["validation_errors"] == scores
-    assert all(r["budget_s"] == 3 and r["train_seconds"] < 3 + 2 for r in tests), "the budget bounds the training"
+    assert all(r["budget_s"] == 1 and r["train_seconds"] < 1 + 2 for r in tests), "the budget bounds the training"
     throughput = json.loads((tmp_path / "throughput.json").read_text())
     assert set(throughput["batch_sweep"]["cpu"]) == {"128", "512"}
     assert "cpu" in throughput["results"] and "cpu" in throughput["machines"]
@@ -223,6 +223,29 @@ def test_hinton_train_budget_stops_on_time_and_on_images():
     assert info["images"] == 4 * 512 and info["epochs"] == 4 and not model.training
 
 
+def test_hinton_weight_average_gets_batch_norm_statistics_of_its_own():
+    """EMA with batch norm: the averaged weights' running statistics are recomputed on training
+    images; the live model's (control) belong to other weights and do not fit them."""
+    import hinton_recipe as hr
+    torch.manual_seed(0)
+    x = torch.rand(600, 784)
+    model = hr.build(hr.settings(norm="batch"))
+    with torch.no_grad():  # statistics for the live weights, as training leaves them
+        model.train()
+        model(x)
+    params = list(model.parameters())
+    ema = [2 * p.detach() for p in params]  # an average at twice the scale
+    avg = hr._averaged(model, params, ema, x, bn_images=600, batch_size=200)
+    assert not avg.training and avg is not model
+    with torch.no_grad():
+        pre = avg.encoder[0](x)  # what the first batch norm sees
+    assert torch.allclose(avg.encoder[1].running_mean, pre.mean(0), atol=1e-4)
+    assert torch.allclose(avg.encoder[1].running_var, pre.var(0), rtol=0.05)
+    assert not torch.allclose(model.encoder[1].running_mean, pre.mean(0), atol=1e-2)
+    model.eval()
+    assert hr._averaged(model, params, None, x) is model
+
+
 def fake_hinton_record():
     run = {"recipe": "fast", "device": "cpu", "budget_s": 180, "seed": 0, "train_seconds": 180.0, "epochs": 49.0,
            "images": 49 * 60_000,
@@ -247,13 +270,18 @@ def test_hinton_plot_and_tables_read_the_record():
     assert [35.0, 70.0] in xs and [200.0, 400.0] in xs and [180.0, 180.0] in xs
     xs = [list(line.get_xdata()) for line in hinton_plot.plot_error_vs_seconds(record, x="epochs").get_lines()]
     assert [5.0, 10.0] in xs and [49.0, 49.0] in xs
-    assert "No comparison" in hinton_plot.ideas_table({})
+    assert "No comparison" in hinton_plot.ideas_table({}) and "training error" not in table
+    # runs that measured their error on training images get a column for it ("–" where one did not)
+    seen = {**record, "ideas": [{**record["ideas"][0], "train_error": 2.1}, record["ideas"][1]]}
+    table = hinton_plot.ideas_table(seen)
+    assert "| vs bn | training error |" in table and "| 3.50 |  | 2.10 |" in table and "| -0.30 | – |" in table
     # once recipes are compared by a plan (the same seconds each), the runs without one are history
     planned = [{**idea, "plan_s": 180, "val_error": e, "recipe": name}
                for idea in record["ideas"][:1] for name, e in (("bn", 3.4), ("bn-bf16", 3.0))]
     record["ideas"] += planned
     table = hinton_plot.ideas_table(record)
     assert "| bn-bf16 | batch norm | – | 10.0 | – | 3.00 | -0.40 |" in table and "3.20" not in table
+    assert "3.20" in hinton_plot.ideas_table(record, every=True)  # both kinds, each against its own baseline
     ax = hinton_plot.plot_error_vs_seconds(record)
     assert sum("(val, 180 s)" in line.get_label() for line in ax.get_lines()) == 2
 
@@ -283,7 +311,7 @@ def test_hinton_goals_say_met_missed_or_not_run_with_the_validation_evidence():
               "chosen": {"fast": {"validation_errors": {"a": 2.8, "b": 3.0}, "best": "a"},
                          "long": {"validation_errors": {"a": 2.9}, "best": "a"}}}
     text = hinton_plot.goals(record)
-    assert "- **3.00 or less within 180 s**: met by fast, test error per seed 2.600, 2.700, 2.800." in text
+    assert "- **3.00 or less within 180 s**: met by fast (float32, CPU), test error per seed 2.600, 2.700, 2.800." in text
     assert "within 600 s**: no timed test-set run yet." in text
     assert "trained for 600 s (a, 2.90) did not lower the error of the 180-s choice in 180 s (2.80)" in text
     assert "so far is 2.700 (mean over seeds), 0.20 above the goal." in text
@@ -291,3 +319,13 @@ def test_hinton_goals_say_met_missed_or_not_run_with_the_validation_evidence():
     record["runs"] += [{**run, "budget_s": 600.0, "seed": s, "test_error": 2.4} for s in range(3)]
     text = hinton_plot.goals(record)
     assert "180 s**: not met by fast" in text and "- **2.50 or less within 600 s**: met by fast" in text
+    # another record of the network (float32, on a CPU without bfloat16): any record's runs may meet a goal
+    record["runs"] = record["runs"][:3]
+    other = {"machine": {"cpu": "AMD EPYC", "cpu_isa": "AVX2"},
+             "runs": [{**run, "recipe": "long-fp32", "budget_s": 600.0, "seed": s, "test_error": e,
+                       "settings": {"bf16": False}} for s, e in enumerate((2.45, 2.5, 2.47))]}
+    text = hinton_plot.goals(record, other)
+    assert "600 s**: met by long-fp32 (float32, AMD EPYC AVX2), test error per seed 2.450, 2.500, 2.470." in text
+    other["runs"][1]["test_error"] = 2.6
+    assert "600 s**: not met by long-fp32" in hinton_plot.goals(record, other)
+    assert "no timed test-set run yet" in hinton_plot.goals(record)
