@@ -43,6 +43,7 @@ from records import RESULTS, machine  # noqa: E402
 
 FIRST = {"norm": "batch", "lr": 3e-3, "weight_decay": 0.05}  # issue 15's first recipe: 2.89 after 577 s
 FAST = {**FIRST, "bf16": True, "batch_size": 512, "lr": 2e-2, "schedule": "warmup-cosine", "warmup": 0.05}
+FAST32 = {**FAST, "bf16": False}
 # name -> (what it changes, settings over hinton_recipe.DEFAULTS); data, so a recipe is a line
 RECIPES: dict[str, tuple[str, dict]] = {
     "plain": ("nothing: ReLU, He init, Adam 1e-3, batch 256, cosine, Bernoulli loss", {}),
@@ -104,6 +105,20 @@ RECIPES: dict[str, tuple[str, dict]] = {
     "fast-ema": ("the 180-s choice, EMA of the weights (0.999)", {**FAST, "ema": 0.999}),
     "fast-grow": ("the 180-s choice, batch 512 growing to 1024 in the second half", {**FAST, "batch_growth": 2}),
     "fast-compile": ("the 180-s choice, torch.compile (compile time counted)", {**FAST, "compile": True}),
+    # On a CPU without bfloat16 instructions (bf16 emulated: 15-20x slower), the same ideas in float32,
+    # compared at a fixed number of images (--epochs): the 180-s choice and one idea at a time on top
+    "fast-fp32": ("the 180-s choice in float32", FAST32),
+    "fast-fp32-silu": ("the 180-s choice in float32, SiLU units", {**FAST32, "activation": "silu"}),
+    "fast-fp32-ln": ("the 180-s choice in float32, layer norm instead of batch norm", {**FAST32, "norm": "layer"}),
+    "fast-fp32-ema": ("the 180-s choice in float32, EMA of the weights (0.999)", {**FAST32, "ema": 0.999}),
+    "fast-fp32-grow": ("the 180-s choice in float32, batch 512 growing to 1024 in the second half",
+                       {**FAST32, "batch_growth": 2}),
+    "fast-fp32-mask": ("the 180-s choice in float32, input masking 10%", {**FAST32, "masking": 0.1}),
+    "fast-fp32-wd0.2": ("the 180-s choice in float32, weight decay 0.2", {**FAST32, "weight_decay": 0.2}),
+    "long-fp32": ("the 600-s choice in float32 (FP32_LONGER on the validation split): the 180-s choice in "
+                  "float32 with weight decay 0.2", {**FAST32, "weight_decay": 0.2}),
+    "fast-fp32-silu-wd0.2": ("the 180-s choice in float32, SiLU units and weight decay 0.2",
+                             {**FAST32, "activation": "silu", "weight_decay": 0.2}),
     "bn-bf16-512-compile": ("batch norm, bf16, batch 512, torch.compile (compile time counted)",
                             {**FIRST, "bf16": True, "batch_size": 512, "compile": True}),
 }
@@ -117,6 +132,14 @@ CANDIDATES = ["bn", "plain-bf16-512", "bn-bf16-512", "bn-bf16-512-lr10", "bn-bf1
 ON_TOP = ["fast-silu", "fast-ln", "fast-ema", "fast-grow"]  # then one idea at a time on the best of those
 LONGER = ["fast-mask", "fast-wd0.2"]
 CHOSEN_FROM = {"fast": (180, CANDIDATES + ON_TOP), "long": (600, CANDIDATES + ON_TOP + LONGER)}
+# The float32 route, for a CPU without bfloat16 instructions (benchmarks/hinton_fp32_records.sh, into
+# results/hinton2006-fp32.json): the 180-s choice in float32 and one idea at a time on top of it, for
+# the images the 180-s choice trains in 180 s on the record's CPU (--epochs 48.8); then the best two
+# of those and the two together, for the images this CPU trains in 600 s (--plan 600).
+FP32_IDEAS = ["fast-fp32", "fast-fp32-silu", "fast-fp32-ln", "fast-fp32-ema", "fast-fp32-grow", "fast-fp32-mask",
+              "fast-fp32-wd0.2"]
+FP32_LONGER = ["fast-fp32-silu", "fast-fp32-wd0.2", "fast-fp32-silu-wd0.2"]
+CHOSEN_FROM["long-fp32"] = (600, FP32_LONGER)
 
 
 def chosen(record: dict) -> dict:
@@ -168,11 +191,14 @@ def run(name: str, x: torch.Tensor, x_eval: torch.Tensor, *, split: str, seed: i
                                   evals=evals, max_images=max_images)
     error = info["curve"][-1][1]
     key = "test_error" if split == "test" else "val_error"
+    # the same metric on 10,000 of the images it trained on: how much of the error is overfitting
+    train_error = round(hr.squared_error(model, x[:10_000]), 4)
     print(f"{name:22s} seed {seed} {split:4s} {info['seconds']:7.1f} s {info['epochs']:6.1f} epochs  "
-          f"{key} {error:.3f}  load {load0[0]:.2f}->{os.getloadavg()[0]:.2f}", flush=True)
+          f"{key} {error:.3f} (train {train_error:.3f})  load {load0[0]:.2f}->{os.getloadavg()[0]:.2f}", flush=True)
     return {"recipe": name, "changes": RECIPES[name][0], "settings": s, "split": split, "seed": seed,
             "budget_s": budget, "plan_s": plan, "planned_epochs": epochs, "epochs": info["epochs"], "images": info["images"], "steps": info["steps"],
             "train_seconds": info["seconds"], "eval_seconds": info["eval_seconds"], key: error,
+            "train_error": train_error, "train_error_of": "the first 10,000 training images, at the end",
             "curve": info["curve"], "curve_of": f"[training seconds, {split} error, epochs (images / 60,000)]",
             "load_start": [round(v, 2) for v in load0], "load_end": [round(v, 2) for v in os.getloadavg()],
             "torch_threads": torch.get_num_threads(), "device": str(x.device), "training_images": len(x),

@@ -25,20 +25,14 @@ IDEAS=${IDEAS:-"bn bn-512 bn-bf16 bn-bf16-512 bn-bf16-1024 plain-bf16-512 ln-bf1
 # The chosen recipes multiply in bfloat16, which pays only on a CPU with bfloat16 instructions
 # (AVX-512 BF16 or AMX); elsewhere it is emulated, 15-20x slower than float32 on an AVX2 EPYC.
 if ! grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && [ -z "${FORCE:-}" ]; then
-  echo "this CPU has no bfloat16 instructions: its record would not be this one's (FORCE=1 runs anyway)" >&2
+  echo "this CPU has no bfloat16 instructions: its record would not be this one's (FORCE=1 runs anyway);" \
+    "benchmarks/hinton_fp32_records.sh is the float32 record for such a CPU" >&2
   exit 1
 fi
 candidates() { $PY -c "import sys; sys.path.insert(0, 'benchmarks'); import hinton2006; print(*hinton2006.$1)"; }
 CANDIDATES=$(candidates CANDIDATES) ON_TOP=$(candidates ON_TOP) LONGER=$(candidates LONGER)
 
-wait_quiet() {
-  local waited=0 load
-  while load=$(cut -d' ' -f1 /proc/loadavg); awk "BEGIN{exit !($load >= $QUIET)}"; do
-    if [ $waited -ge "$1" ]; then echo "still busy (load $load) after ${waited} s: running anyway" >&2; return 1; fi
-    sleep 30; waited=$((waited + 30))
-  done
-  echo "quiet: load $load"
-}
+source benchmarks/quiet.sh  # wait_quiet
 
 limit=$WAIT_MAX
 for budget in "${budgets[@]}"; do

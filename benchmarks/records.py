@@ -207,6 +207,8 @@ def hinton_goals(record: dict | None) -> list[dict]:
         goal = 2.50 if budget >= 600 else 3.00
         errors = [r["test_error"] for r in rs]
         out.append({"device": device, "budget_s": budget, "recipe": rs[0]["recipe"], "goal": goal,
+                    "machine": rs[0].get("machine") or (record or {}).get("machine", {}),
+                    "bf16": bool(rs[0].get("settings", {}).get("bf16")),
                     "errors": errors, "seconds": [r["train_seconds"] for r in rs],
                     "load": max((r.get("load_start") or [0])[0] for r in rs),
                     "threads": rs[0].get("torch_threads", "–"),
