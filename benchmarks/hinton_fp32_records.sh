@@ -11,7 +11,8 @@
 #   600    the chosen recipe (long-fp32: its settings are the winner's, which the record's "chosen"
 #          checks) on all 60,000 images for 600 s of training, 2 threads, seeds 0 1 2, each tested once,
 #          each started once the 1-minute load average is below $QUIET (0.3).
-# About 40 + 40 + 35 minutes on a 2-core AMD EPYC with AVX2.
+# About 3 + 50 + 35 + 35 minutes on a 2-core AMD EPYC with AVX2, from the runs of its record (a
+# pair of ideas about 12.5 min, the three 600-s validation runs together about 33, a timed run 11).
 #
 #   bash benchmarks/hinton_fp32_records.sh [speed] [ideas] [val] [600]     # default: all four
 #
@@ -25,6 +26,7 @@ stages=("$@")
 names() { $PY -c "import sys; sys.path.insert(0, 'benchmarks'); import hinton2006; print(*hinton2006.$1)"; }
 H="$PY benchmarks/hinton2006.py --append"
 tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 source benchmarks/quiet.sh  # wait_quiet
 
