@@ -72,11 +72,11 @@ def ideas_table(record: dict, device: str = "cpu", baseline: str | None = "bn", 
 CPU_GOALS = {"fast": (180, 3.00), "long": (600, 2.50)}  # the final recipe of each, its seconds and goal
 
 
-def goals(record: dict, *others: dict) -> str:
+def goals(record: dict, *others: dict | None) -> str:
     """Markdown: each CPU goal met, missed or not yet run on the test set; for one not run, what the
     validation split said of training that long (the chosen recipe's error there, against the
     180-s choice's in 180 s). ``others``: more records of the same network (the float32 one of a CPU
-    without bfloat16): a goal is met if the timed runs of any record meet it."""
+    without bfloat16; None where not recorded): a goal is met if the timed runs of any record meet it."""
     import records  # benchmarks/records.py: the timed runs grouped by budget
 
     groups: dict[float, list[dict]] = {}

@@ -142,10 +142,12 @@ def train_budget(s: dict, x_train: Tensor, budget_s: float, *, seed: int = 0,
     def progress() -> float:
         return images / total_images if total_images else spent / budget_s
 
-    def measure() -> None:
+    def measure(final: nn.Module | None = None) -> None:
+        """Evaluate ``final``, or the model (its weight average) as it stands, the clock stopped."""
         nonlocal eval_s
         t0 = time.perf_counter()
-        curve.append([round(spent, 2), round(evaluate(_averaged(model, params, ema, x_train)), 4), round(images / 60_000, 3)])
+        m = _averaged(model, params, ema, x_train) if final is None else final
+        curve.append([round(spent, 2), round(evaluate(m), 4), round(images / 60_000, 3)])
         eval_s += time.perf_counter() - t0
 
     model.train()
@@ -189,9 +191,7 @@ def train_budget(s: dict, x_train: Tensor, budget_s: float, *, seed: int = 0,
     sync()
     spent = time.perf_counter() - start
     if evaluate is not None:
-        t0 = time.perf_counter()
-        curve.append([round(spent, 2), round(evaluate(final), 4), round(images / 60_000, 3)])
-        eval_s += time.perf_counter() - t0
+        measure(final)
     final.eval()
     steady = (spent - warm[0]) / (images - warm[1]) if warm and images > warm[1] else spent / max(images, 1)
     return final, {"seconds": round(spent, 2), "warmup_seconds": round(warm[0], 2) if warm else None,

@@ -328,4 +328,4 @@ def test_hinton_goals_say_met_missed_or_not_run_with_the_validation_evidence():
     assert "600 s**: met by long-fp32 (float32, AMD EPYC AVX2), test error per seed 2.450, 2.500, 2.470." in text
     other["runs"][1]["test_error"] = 2.6
     assert "600 s**: not met by long-fp32" in hinton_plot.goals(record, other)
-    assert "no timed test-set run yet" in hinton_plot.goals(record)
+    assert "no timed test-set run yet" in hinton_plot.goals(record) == hinton_plot.goals(record, None)
